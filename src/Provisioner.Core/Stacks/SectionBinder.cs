@@ -48,6 +48,9 @@ internal sealed class BoundStack
 
     /// <summary>Path and location of the kubernetes section, when one was declared.</summary>
     public Declared<bool>? KubernetesDeclared { get; set; }
+
+    /// <summary>The kubernetes fields that bound, even when others did not (for cross-field checks).</summary>
+    public (Ipv4Cidr? Pod, Ipv4Cidr? Service, Ipv4Address? Endpoint) KubernetesParts { get; set; }
 }
 
 /// <summary>Binds each <c>provisioner:*</c> section to its records (field-level rules only).</summary>
@@ -635,6 +638,7 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         var endpoint = r.Has("controlPlaneEndpoint") ? r.Address("controlPlaneEndpoint") : null;
+        stack.KubernetesParts = (pod, service, endpoint);
         if (version is null || !sourceOk || pod is null || service is null || (r.Has("controlPlaneEndpoint") && endpoint is null))
         {
             return;

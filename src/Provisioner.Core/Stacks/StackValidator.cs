@@ -344,23 +344,19 @@ internal sealed class StackValidator(Binder binder)
             binder.Error(declared.Path, declared.Location, "declares a cluster, but no node has role 'control-plane'");
         }
 
-        if (stack.Kubernetes is not { } kubernetes)
-        {
-            return;
-        }
-
+        var (pod, service, endpoint) = stack.KubernetesParts;
         foreach (var (network, path, _) in stack.Networks)
         {
-            foreach (var (field, cidr) in new[] { ("podCidr", kubernetes.PodCidr), ("serviceCidr", kubernetes.ServiceCidr) })
+            foreach (var (field, cidr) in new[] { ("podCidr", pod), ("serviceCidr", service) })
             {
-                if (cidr.Overlaps(network.Cidr))
+                if (cidr is not null && cidr.Value.Overlaps(network.Cidr))
                 {
                     binder.Error($"{declared.Path}.{field}", declared.Location, $"'{cidr}' overlaps network '{network.Name}' ({network.Cidr}, {path})");
                 }
             }
         }
 
-        if (kubernetes.ControlPlaneEndpoint is { } vip && stack.NetworksComplete && stack.PoolsComplete)
+        if (endpoint is { } vip && stack.NetworksComplete && stack.PoolsComplete)
         {
             var networks = controlPlanes.Select(n => n.Value.Network).Distinct(StringComparer.Ordinal)
                 .Select(name => stack.Networks.FirstOrDefault(n => n.Value.Name == name).Value)

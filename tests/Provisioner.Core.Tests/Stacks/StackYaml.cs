@@ -103,7 +103,7 @@ internal static class StackYaml
     {
         var at = errors.Where(e => e.Path == path).ToList();
         Assert.True(at.Count == 1, $"expected one error at {path}, got:\n{string.Join("\n", errors)}");
-        Assert.Contains(fragment, at[0].Message, StringComparison.Ordinal);
+        Assert.True(at[0].Message.Contains(fragment, StringComparison.Ordinal), $"expected '{fragment}' in: {at[0].Message}");
         return at[0];
     }
 
