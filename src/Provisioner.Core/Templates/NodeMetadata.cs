@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+
+namespace Provisioner.Core.Templates;
+
+/// <summary>
+/// Provisioner's metadata on a node's domain. The infrastructure is the state: reading this block
+/// back tells which stack and node a domain belongs to and which definition it was created from.
+/// </summary>
+public sealed record NodeMetadata
+{
+    /// <summary>Stack name.</summary>
+    public required string Stack { get; init; }
+
+    /// <summary>Node name within the stack.</summary>
+    public required string Node { get; init; }
+
+    /// <summary>Node role, e.g. <c>docker</c>, <c>control-plane</c>, <c>worker</c>, <c>sandbox</c>.</summary>
+    public required string Role { get; init; }
+
+    /// <summary>Hash of the definition the domain was created from, to detect drift.</summary>
+    public required string DefinitionHash { get; init; }
+
+    /// <summary>When the node was created.</summary>
+    public required DateTimeOffset Created { get; init; }
+
+    /// <summary>Fingerprint of the SSH host key injected through cloud-init (e.g. <c>SHA256:…</c>).</summary>
+    public required string HostKeyFingerprint { get; init; }
+
+    /// <summary>When a sandbox destroys itself; null for nodes that live until removed.</summary>
+    public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>
+    /// Reads the block back from XML, as returned by virDomainGetMetadata or found inside a domain's
+    /// <c>&lt;metadata&gt;</c>. Elements are matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by
+    /// prefix, because libvirt may re-prefix the block.
+    /// </summary>
+    /// <exception cref="FormatException">The XML is not a node metadata block.</exception>
+    public static NodeMetadata Parse(string xml)
+    {
+        var root = MetadataXml.Load(xml, ProvisionerXml.NodeNamespace, "node");
+        return new NodeMetadata
+        {
+            Stack = MetadataXml.Required(root, "stack"),
+            Node = MetadataXml.Required(root, "name"),
+            Role = MetadataXml.Required(root, "role"),
+            DefinitionHash = MetadataXml.Required(root, "definition-hash"),
+            Created = MetadataXml.Time(root, "created") ?? throw new FormatException("node metadata lacks <created>"),
+            HostKeyFingerprint = MetadataXml.Required(root, "host-key-fingerprint"),
+            Expires = MetadataXml.Time(root, "expires"),
+        };
+    }
+
+    internal void Validate(string path)
+    {
+        Check.Text($"{path}.stack", Stack);
+        Check.Text($"{path}.node", Node);
+        Check.Text($"{path}.role", Role);
+        Check.Text($"{path}.definitionHash", DefinitionHash);
+        Check.Text($"{path}.hostKeyFingerprint", HostKeyFingerprint);
+        if (Expires is { } expires && expires <= Created)
+        {
+            throw new RenderModelException($"{path}.expires", $"'{MetadataXml.FormatTime(expires)}' is not after created '{MetadataXml.FormatTime(Created)}'");
+        }
+    }
+}
+
+/// <summary>Provisioner's metadata on a stack's libvirt network.</summary>
+public sealed record NetworkMetadata
+{
+    /// <summary>Stack name.</summary>
+    public required string Stack { get; init; }
+
+    /// <summary>Network name within the stack.</summary>
+    public required string Network { get; init; }
+
+    /// <summary>Hash of the definition the network was created from.</summary>
+    public required string DefinitionHash { get; init; }
+
+    /// <summary>When the network was created.</summary>
+    public required DateTimeOffset Created { get; init; }
+
+    /// <summary>Reads the block back from XML; elements are matched by <see cref="ProvisionerXml.NetworkNamespace"/>.</summary>
+    /// <exception cref="FormatException">The XML is not a network metadata block.</exception>
+    public static NetworkMetadata Parse(string xml)
+    {
+        var root = MetadataXml.Load(xml, ProvisionerXml.NetworkNamespace, "network");
+        return new NetworkMetadata
+        {
+            Stack = MetadataXml.Required(root, "stack"),
+            Network = MetadataXml.Required(root, "name"),
+            DefinitionHash = MetadataXml.Required(root, "definition-hash"),
+            Created = MetadataXml.Time(root, "created") ?? throw new FormatException("network metadata lacks <created>"),
+        };
+    }
+
+    internal void Validate(string path)
+    {
+        Check.Text($"{path}.stack", Stack);
+        Check.Text($"{path}.network", Network);
+        Check.Text($"{path}.definitionHash", DefinitionHash);
+    }
+}
+
+internal static class MetadataXml
+{
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
+
+    public static string FormatTime(DateTimeOffset value) =>
+        value.ToUniversalTime().ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    public static XElement Load(string xml, string ns, string localName)
+    {
+        ArgumentNullException.ThrowIfNull(xml);
+        XElement root;
+        try
+        {
+            // No DTDs: the XML may come from a host we do not trust.
+            using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
+            root = XElement.Load(reader);
+        }
+        catch (XmlException e)
+        {
+            throw new FormatException($"metadata is not well-formed XML: {e.Message}", e);
+        }
+        XNamespace xns = ns;
+        // Accept the block itself or any element that contains it, e.g. a whole <domain> or <metadata>.
+        var block = root.Name == xns + localName ? root : root.Descendants(xns + localName).FirstOrDefault();
+        return block ?? throw new FormatException($"no <{localName}> element in namespace {ns}");
+    }
+
+    public static string Required(XElement root, string name)
+    {
+        var element = root.Element(root.Name.Namespace + name) ?? throw new FormatException($"metadata lacks <{name}>");
+        return element.Value;
+    }
+
+    public static DateTimeOffset? Time(XElement root, string name)
+    {
+        var element = root.Element(root.Name.Namespace + name);
+        if (element is null)
+        {
+            return null;
+        }
+        if (!DateTimeOffset.TryParse(element.Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+        {
+            throw new FormatException($"metadata <{name}> '{element.Value}' is not a time");
+        }
+        return value;
+    }
+}
