@@ -13,13 +13,28 @@ public sealed class NodeMetadataTests
         }).Markup + "\n");
 
     [Fact]
-    public void RenderNodeMetadata_RootElement_IsNodeInProvisionerNamespace()
+    public void RenderNodeMetadata_ForSetMetadata_IsUnqualifiedNode()
     {
+        // virDomainSetMetadata applies the namespace from its key and URI and refuses an element that declares one.
         var root = XElement.Parse(Samples.Renderer().RenderNodeMetadata(Samples.NodeMetadata()).Markup);
 
-        Assert.Equal(XName.Get("node", ProvisionerXml.NodeNamespace), root.Name);
-        Assert.All(root.Elements(), e => Assert.Equal(ProvisionerXml.NodeNamespace, e.Name.NamespaceName));
-        Assert.Null(root.Element(XName.Get("expires", ProvisionerXml.NodeNamespace)));
+        Assert.Equal(XName.Get("node"), root.Name);
+        Assert.Empty(root.Attributes());
+        Assert.All(root.Elements(), e => Assert.Equal(string.Empty, e.Name.NamespaceName));
+        Assert.Null(root.Element("expires"));
+    }
+
+    [Fact]
+    public void Parse_InsideDomainXml_FindsQualifiedBlock()
+    {
+        var metadata = Samples.NodeMetadata() with { Expires = Samples.Created.AddDays(1) };
+        var domain = XElement.Parse(Samples.Renderer().RenderDomain(Samples.Domain(DomainType.Qemu, DiskBus.Virtio) with { Metadata = metadata }));
+
+        var block = domain.Element("metadata")!.Element(XName.Get("node", ProvisionerXml.NodeNamespace));
+
+        Assert.NotNull(block);
+        Assert.All(block.Elements(), e => Assert.Equal(ProvisionerXml.NodeNamespace, e.Name.NamespaceName));
+        Assert.Equal(metadata, NodeMetadata.Parse(domain.ToString()));
     }
 
     [Fact]
@@ -65,7 +80,7 @@ public sealed class NodeMetadataTests
     [Fact]
     public void Parse_WrongNamespace_Throws()
     {
-        var xml = Samples.Renderer().RenderNodeMetadata(Samples.NodeMetadata()).Markup
+        var xml = Samples.Renderer().RenderDomain(Samples.Domain(DomainType.Qemu, DiskBus.Virtio))
             .Replace(ProvisionerXml.NodeNamespace, "https://example.org/other", StringComparison.Ordinal);
 
         Assert.Throws<FormatException>(() => NodeMetadata.Parse(xml));
@@ -104,7 +119,7 @@ public sealed class NodeMetadataTests
     {
         var xml = Samples.Renderer().RenderNetworkMetadata(Samples.NetworkMetadata()).Markup;
 
-        Assert.Equal(XName.Get("network", ProvisionerXml.NetworkNamespace), XElement.Parse(xml).Name);
+        Assert.Equal(XName.Get("network"), XElement.Parse(xml).Name);
         Assert.Equal(Samples.NetworkMetadata(), NetworkMetadata.Parse(xml));
     }
 }

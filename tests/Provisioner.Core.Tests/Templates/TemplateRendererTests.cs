@@ -109,7 +109,7 @@ public sealed class TemplateRendererTests : IDisposable
 
         var xml = renderer.Render("t.xml.sbn", new Dictionary<string, object?> { ["m"] = fragment });
 
-        Assert.Equal(Samples.NodeMetadata(), NodeMetadata.Parse(xml));
+        Assert.Equal(Samples.NodeMetadata(), NodeMetadata.Parse(XElement.Parse(xml).Element("node")!.ToString()));
     }
 
     [Fact]
