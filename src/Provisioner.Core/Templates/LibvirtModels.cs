@@ -137,12 +137,14 @@ internal static class LibvirtModels
         };
     }
 
-    public static ScriptObject NodeMetadata(NodeMetadata metadata)
+    public static ScriptObject NodeMetadata(NodeMetadata metadata, bool qualified)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         metadata.Validate("metadata");
         return new ScriptObject
         {
+            ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,
+            ["xmlns"] = qualified,
             ["namespace"] = ProvisionerXml.NodeNamespace,
             ["stack"] = metadata.Stack,
             ["node"] = metadata.Node,
@@ -154,12 +156,14 @@ internal static class LibvirtModels
         };
     }
 
-    public static ScriptObject NetworkMetadata(NetworkMetadata metadata)
+    public static ScriptObject NetworkMetadata(NetworkMetadata metadata, bool qualified)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         metadata.Validate("metadata");
         return new ScriptObject
         {
+            ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,
+            ["xmlns"] = qualified,
             ["namespace"] = ProvisionerXml.NetworkNamespace,
             ["stack"] = metadata.Stack,
             ["network"] = metadata.Network,

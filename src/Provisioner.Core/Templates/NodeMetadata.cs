@@ -32,9 +32,9 @@ public sealed record NodeMetadata
     public DateTimeOffset? Expires { get; init; }
 
     /// <summary>
-    /// Reads the block back from XML, as returned by virDomainGetMetadata or found inside a domain's
-    /// <c>&lt;metadata&gt;</c>. Elements are matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by
-    /// prefix, because libvirt may re-prefix the block.
+    /// Reads the block back from XML: either as virDomainGetMetadata returns it (an unqualified
+    /// <c>&lt;node&gt;</c>), or from domain XML or any element containing the block, where elements are
+    /// matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by prefix.
     /// </summary>
     /// <exception cref="FormatException">The XML is not a node metadata block.</exception>
     public static NodeMetadata Parse(string xml)
@@ -81,7 +81,7 @@ public sealed record NetworkMetadata
     /// <summary>When the network was created.</summary>
     public required DateTimeOffset Created { get; init; }
 
-    /// <summary>Reads the block back from XML; elements are matched by <see cref="ProvisionerXml.NetworkNamespace"/>.</summary>
+    /// <summary>Reads the block back from XML, unqualified (virNetworkGetMetadata) or qualified by <see cref="ProvisionerXml.NetworkNamespace"/>.</summary>
     /// <exception cref="FormatException">The XML is not a network metadata block.</exception>
     public static NetworkMetadata Parse(string xml)
     {
@@ -125,8 +125,13 @@ internal static class MetadataXml
             throw new FormatException($"metadata is not well-formed XML: {e.Message}", e);
         }
         XNamespace xns = ns;
-        // Accept the block itself or any element that contains it, e.g. a whole <domain> or <metadata>.
+        // The qualified block itself, or inside any element that contains it (a whole <domain> or <network>).
         var block = root.Name == xns + localName ? root : root.Descendants(xns + localName).FirstOrDefault();
+        // virDomainGetMetadata/virNetworkGetMetadata return the block unqualified, the namespace stripped.
+        if (block is null && root.Name == XName.Get(localName) && root.Element("stack") is not null)
+        {
+            block = root;
+        }
         return block ?? throw new FormatException($"no <{localName}> element in namespace {ns}");
     }
 

@@ -52,25 +52,40 @@ public sealed partial class TemplateRenderer
     /// <exception cref="RenderModelException">A value in <paramref name="spec"/> is invalid.</exception>
     public string RenderDomain(DomainSpec spec)
     {
-        var model = LibvirtModels.Domain(spec, RenderNodeMetadata(spec.Metadata));
+        ArgumentNullException.ThrowIfNull(spec);
+        var model = LibvirtModels.Domain(spec, RenderMetadataFragment("libvirt/node-metadata.xml.sbn", LibvirtModels.NodeMetadata(spec.Metadata, qualified: true)));
         return RenderModel("libvirt/domain.xml.sbn", model);
     }
 
-    /// <summary>Renders the metadata block of a domain alone, for virDomainSetMetadata.</summary>
+    /// <summary>
+    /// Renders the metadata block alone, for virDomainSetMetadata with type ELEMENT, key
+    /// <see cref="ProvisionerXml.Prefix"/> and URI <see cref="ProvisionerXml.NodeNamespace"/>. The element
+    /// is unqualified (<c>&lt;node&gt;…</c>): libvirt puts it into the namespace itself and rejects an
+    /// element that declares one. <see cref="NodeMetadata.Parse"/> reads both this form, which is also
+    /// what virDomainGetMetadata returns, and the qualified form inside domain XML.
+    /// </summary>
     public XmlFragment RenderNodeMetadata(NodeMetadata metadata) =>
-        new(RenderModel("libvirt/node-metadata.xml.sbn", LibvirtModels.NodeMetadata(metadata)).TrimEnd('\n'));
+        RenderMetadataFragment("libvirt/node-metadata.xml.sbn", LibvirtModels.NodeMetadata(metadata, qualified: false));
 
     /// <summary>Renders a network's XML.</summary>
     /// <exception cref="RenderModelException">A value in <paramref name="spec"/> is invalid.</exception>
     public string RenderNetwork(NetworkSpec spec)
     {
-        var model = LibvirtModels.Network(spec, RenderNetworkMetadata(spec.Metadata));
+        ArgumentNullException.ThrowIfNull(spec);
+        var model = LibvirtModels.Network(spec, RenderMetadataFragment("libvirt/network-metadata.xml.sbn", LibvirtModels.NetworkMetadata(spec.Metadata, qualified: true)));
         return RenderModel("libvirt/network.xml.sbn", model);
     }
 
-    /// <summary>Renders the metadata block of a network alone, for virNetworkSetMetadata.</summary>
+    /// <summary>
+    /// Renders the metadata block alone, for virNetworkSetMetadata with type ELEMENT, key
+    /// <see cref="ProvisionerXml.Prefix"/> and URI <see cref="ProvisionerXml.NetworkNamespace"/>;
+    /// unqualified for the same reason as <see cref="RenderNodeMetadata"/>.
+    /// </summary>
     public XmlFragment RenderNetworkMetadata(NetworkMetadata metadata) =>
-        new(RenderModel("libvirt/network-metadata.xml.sbn", LibvirtModels.NetworkMetadata(metadata)).TrimEnd('\n'));
+        RenderMetadataFragment("libvirt/network-metadata.xml.sbn", LibvirtModels.NetworkMetadata(metadata, qualified: false));
+
+    private XmlFragment RenderMetadataFragment(string templateName, ScriptObject model) =>
+        new(RenderModel(templateName, model).TrimEnd('\n'));
 
     /// <summary>Renders a directory storage pool's XML.</summary>
     public string RenderPool(StoragePoolSpec spec) => RenderModel("libvirt/pool.xml.sbn", LibvirtModels.Pool(spec));
