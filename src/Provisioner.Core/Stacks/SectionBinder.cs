@@ -58,6 +58,13 @@ internal sealed partial class SectionBinder(Binder binder)
 {
     public const int MaxNodesPerPool = 1000;
 
+    private static readonly Dictionary<string, VirtualizationType> VirtualizationChoices = new(StringComparer.Ordinal)
+    {
+        ["auto"] = VirtualizationType.Auto,
+        ["kvm"] = VirtualizationType.Kvm,
+        ["qemu"] = VirtualizationType.Qemu,
+    };
+
     private static readonly Dictionary<string, StorageMedia> MediaChoices = new(StringComparer.Ordinal)
     {
         ["nvme"] = StorageMedia.Nvme,
@@ -461,14 +468,32 @@ internal sealed partial class SectionBinder(Binder binder)
 
     public VirtualizationSettings? Virtualization(ConfigNode? node, string path)
     {
-        var r = binder.Object(node, path, ["allowEmulation"]);
+        var r = binder.Object(node, path, ["allowEmulation", "type"]);
         if (r is null)
         {
             return node is null ? VirtualizationSettings.Default : null;
         }
 
         var allow = r.Boolean("allowEmulation");
-        return r.Has("allowEmulation") && allow is null ? null : new VirtualizationSettings { AllowEmulation = allow ?? false };
+        if (r.Has("allowEmulation") && allow is null)
+        {
+            return null;
+        }
+
+        var type = r.Has("type") ? r.Choice("type", VirtualizationChoices) : VirtualizationType.Auto;
+        if (type is null)
+        {
+            return null;
+        }
+
+        if (type == VirtualizationType.Qemu && allow != true)
+        {
+            // Emulation is never chosen by accident: asking for it needs the explicit allowance too.
+            binder.Error($"{path}.type", null, "'qemu' (software emulation) requires allowEmulation: true");
+            return null;
+        }
+
+        return new VirtualizationSettings { AllowEmulation = allow ?? false, DomainType = type.Value };
     }
 
     public RuntimeSettings? Runtime(ConfigNode? node, string path)

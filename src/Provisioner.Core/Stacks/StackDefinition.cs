@@ -307,4 +307,24 @@ public sealed record VirtualizationSettings
     /// no usable KVM. Default false: without it, a host without KVM is an error, never a silent fallback.
     /// </summary>
     public bool AllowEmulation { get; init; }
+
+    /// <summary>
+    /// Which domain type to use: <see cref="VirtualizationType.Auto"/> takes KVM when the host offers it
+    /// (and emulation only when allowed and KVM is absent); <see cref="VirtualizationType.Qemu"/> forces
+    /// software emulation, for hosts whose advertised KVM cannot run guests.
+    /// </summary>
+    public VirtualizationType DomainType { get; init; } = VirtualizationType.Auto;
+}
+
+/// <summary>The domain type a stack asks for.</summary>
+public enum VirtualizationType
+{
+    /// <summary>KVM when offered; emulation only when allowed and KVM is missing.</summary>
+    Auto,
+
+    /// <summary>Hardware virtualization, required.</summary>
+    Kvm,
+
+    /// <summary>Software emulation (TCG), forced; requires allowEmulation.</summary>
+    Qemu,
 }

@@ -282,12 +282,24 @@ internal static class LibvirtModels
             Check.Defined("volume.backingStore.format", store.Format);
             backing = new ScriptObject { ["path"] = store.Path, ["format"] = FormatName(store.Format) };
         }
+        ScriptObject? permissions = null;
+        if (spec.Permissions is { } p)
+        {
+            Check.Range("volume.permissions.owner", p.Owner, 0, int.MaxValue);
+            Check.Range("volume.permissions.group", p.Group, 0, int.MaxValue);
+            if (p.Mode.Length is < 3 or > 4 || !p.Mode.All(c => c is >= '0' and <= '7'))
+            {
+                throw new RenderModelException("volume.permissions.mode", $"'{p.Mode}' is not an octal file mode");
+            }
+            permissions = new ScriptObject { ["owner"] = p.Owner, ["group"] = p.Group, ["mode"] = p.Mode };
+        }
         return new ScriptObject
         {
             ["name"] = spec.Name,
             ["capacity"] = spec.CapacityBytes,
             ["format"] = FormatName(spec.Format),
             ["backing"] = backing,
+            ["permissions"] = permissions,
         };
     }
 

@@ -106,4 +106,23 @@ public sealed record StorageVolumeSpec
 
     /// <summary>Backing image for a linked clone; qcow2 only.</summary>
     public BackingStoreSpec? BackingStore { get; init; }
+
+    /// <summary>
+    /// Owner and mode of the file libvirt creates; needed for files QEMU opens without libvirt's help
+    /// (NVMe passthrough), which libvirt never chowns to the QEMU user itself.
+    /// </summary>
+    public VolumePermissionsSpec? Permissions { get; init; }
+}
+
+/// <summary>Numeric owner, group and octal mode of a volume's file.</summary>
+public sealed record VolumePermissionsSpec
+{
+    /// <summary>Owning uid.</summary>
+    public required int Owner { get; init; }
+
+    /// <summary>Owning gid.</summary>
+    public required int Group { get; init; }
+
+    /// <summary>Octal mode, e.g. <c>0600</c>.</summary>
+    public required string Mode { get; init; }
 }

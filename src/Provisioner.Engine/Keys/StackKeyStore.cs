@@ -1,14 +1,14 @@
 using Provisioner.Core.Security;
-using Provisioner.Remote;
+using Provisioner.Remote.Keys;
 
 namespace Provisioner.Engine.Keys;
 
 /// <summary>
 /// The administrator key pair the tool uses to reach a stack's nodes, kept on the machine the
-/// tool runs on (the only secret that outlives a run). The private key file is created with
-/// mode 0600 from the start, so there is no moment when another user could read it.
+/// tool runs on: the only secret that outlives a run. Everything else about a stack is read back
+/// from libvirt.
 /// </summary>
-/// <remarks>Thread-safe: creation is serialised by an exclusive file create.</remarks>
+/// <remarks>Thread-safe: creation is serialised by an exclusive create of the private key file.</remarks>
 public sealed class StackKeyStore
 {
     private readonly string _root;
@@ -20,10 +20,7 @@ public sealed class StackKeyStore
         _root = root;
     }
 
-    /// <summary>
-    /// The default location: <c>$PROVISIONER_STATE_DIR</c>, else <c>$XDG_STATE_HOME/provisioner</c>,
-    /// else <c>~/.local/state/provisioner</c>.
-    /// </summary>
+    /// <summary>The default location: <see cref="StateDirectory.Resolve"/>/keys.</summary>
     public static StackKeyStore Default() => new(Path.Combine(StateDirectory.Resolve(), "keys"));
 
     /// <summary>The folder holding one stack's keys and known_hosts file.</summary>
@@ -36,42 +33,19 @@ public sealed class StackKeyStore
     public string KnownHostsPath(string stack) => Path.Combine(StackDirectory(stack), "known_hosts");
 
     /// <summary>Loads the stack's admin key pair, generating it on first use.</summary>
-    public AdminKey GetOrCreate(string stack)
+    public async Task<AdminKey> GetOrCreateAsync(string stack, CancellationToken cancellationToken)
     {
-        var dir = StackDirectory(stack);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(StackDirectory(stack), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var privatePath = PrivateKeyPath(stack);
-        var publicPath = privatePath + ".pub";
-
         if (!File.Exists(privatePath))
         {
             var generated = SshKeyPair.GenerateEd25519($"provisioner-{stack}");
-            try
-            {
-                using (var stream = new FileStream(privatePath, new FileStreamOptions
-                {
-                    Mode = FileMode.CreateNew,
-                    Access = FileAccess.Write,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                }))
-                using (var writer = new StreamWriter(stream))
-                {
-                    writer.Write(generated.PrivateKeyOpenSsh.Reveal());
-                }
-
-                File.WriteAllText(publicPath, generated.PublicKeyOpenSsh + "\n");
-            }
-            catch (IOException) when (File.Exists(privatePath))
-            {
-                // Another process created it first; use theirs.
-            }
+            await SshKeyFiles.WriteKeyPairAsync(privatePath, generated, cancellationToken).ConfigureAwait(false);
         }
 
-        var privateKey = new Secret(File.ReadAllText(privatePath));
-        var publicKey = File.Exists(publicPath)
-            ? File.ReadAllText(publicPath).Trim()
-            : SshKeyPair.FromPrivateKeyOpenSsh(privateKey).PublicKeyOpenSsh;
-        return new AdminKey(privatePath, privateKey, publicKey);
+        var privateKey = new Secret(await File.ReadAllTextAsync(privatePath, cancellationToken).ConfigureAwait(false));
+        var pair = SshKeyPair.FromPrivateKeyOpenSsh(privateKey);
+        return new AdminKey(privatePath, privateKey, pair.PublicKeyOpenSsh);
     }
 
     /// <summary>Removes a stack's keys once the stack is destroyed.</summary>

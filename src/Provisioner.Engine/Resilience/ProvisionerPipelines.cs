@@ -1,7 +1,7 @@
 using LibvirtSharp;
 using Polly;
 using Polly.Retry;
-using Provisioner.Remote;
+using Provisioner.Remote.Sessions;
 
 namespace Provisioner.Engine.Resilience;
 
@@ -47,7 +47,7 @@ public static class ProvisionerPipelines
     public static bool IsTransientLibvirt(LibvirtException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        return exception.Code is ErrorCode.OperationTimeout or ErrorCode.NoConnect or ErrorCode.RpcError
+        return exception.Code is ErrorCode.OperationTimeout or ErrorCode.NoConnect or ErrorCode.Rpc
             || (exception.Code == ErrorCode.SystemError && exception.Domain == ErrorDomain.Rpc);
     }
 }

@@ -1,0 +1,91 @@
+using LibvirtSharp;
+using Provisioner.Core.Placement;
+using Provisioner.Core.Stacks;
+
+namespace Provisioner.Engine.Hosts;
+
+/// <summary>
+/// One open libvirt connection to one of the stack's hosts, with what was learnt about it.
+/// </summary>
+/// <remarks>
+/// libvirt connections are thread-safe, so the steps for different nodes on the same host share
+/// this session concurrently.
+/// </remarks>
+public sealed class HostSession : IDisposable
+{
+    private HostSession(HostDefinition definition, Connection connection, HostCapabilities capabilities, NodeInfo nodeInfo, ulong freeMemoryBytes)
+    {
+        Definition = definition;
+        Connection = connection;
+        Capabilities = capabilities;
+        NodeInfo = nodeInfo;
+        FreeMemoryBytes = freeMemoryBytes;
+    }
+
+    /// <summary>The host as the stack declares it.</summary>
+    public HostDefinition Definition { get; }
+
+    /// <summary>The host's name in the stack.</summary>
+    public string Name => Definition.Name;
+
+    /// <summary>The open connection.</summary>
+    public Connection Connection { get; }
+
+    /// <summary>What libvirt on this host can do.</summary>
+    public HostCapabilities Capabilities { get; }
+
+    /// <summary>CPUs and memory of the host.</summary>
+    public NodeInfo NodeInfo { get; }
+
+    /// <summary>Free memory when the session was opened.</summary>
+    public ulong FreeMemoryBytes { get; }
+
+    /// <summary>Opens a connection to <paramref name="definition"/> and reads its facts.</summary>
+    /// <exception cref="LibvirtException">The host cannot be reached; the message is libvirt's.</exception>
+    public static HostSession Open(HostDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var connection = Connection.Open(definition.Uri.ToString());
+        try
+        {
+            if (!connection.Uri.StartsWith("test:", StringComparison.Ordinal))
+            {
+                // Detect a dead remote host within a minute instead of hanging on a TCP timeout.
+                connection.SetKeepAlive(10, 6);
+            }
+
+            var capabilitiesXml = connection.GetCapabilities();
+            string? domainCapabilitiesXml = null;
+            try
+            {
+                domainCapabilitiesXml = connection.GetDomainCapabilities(null, "x86_64", null, null);
+            }
+            catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.InvalidArg or ErrorCode.OperationInvalid or ErrorCode.OperationUnsupported)
+            {
+                // The test driver has no domain capabilities; NVMe support then counts as absent.
+            }
+
+            return new HostSession(
+                definition,
+                connection,
+                HostCapabilities.Parse(capabilitiesXml, domainCapabilitiesXml),
+                connection.GetNodeInfo(),
+                connection.GetFreeMemoryBytes());
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The facts placement needs about this host.</summary>
+    /// <remarks>
+    /// vCPUs of other domains are not subtracted: CPU time is shared and overcommitted by design,
+    /// while memory is not, so memory is the hard limit and CPUs only bound a single node's size.
+    /// </remarks>
+    public HostFacts Facts() => new(Name, FreeMemoryBytes, (int)NodeInfo.Cpus);
+
+    /// <inheritdoc />
+    public void Dispose() => Connection.Dispose();
+}

@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Net;
+using System.Xml;
+using System.Xml.Linq;
+using LibvirtSharp;
+using Provisioner.Core.Naming;
+using Provisioner.Core.Stacks;
+using Provisioner.Core.Templates;
+using DiskBus = Provisioner.Core.Stacks.DiskBus;
+using Provisioner.Engine.Hosts;
+
+namespace Provisioner.Engine.Inventory;
+
+/// <summary>
+/// Reads back from libvirt what a stack owns on a host. This is the tool's only state: nothing
+/// is remembered between runs, so nothing can drift from what really exists.
+/// </summary>
+public static class InventoryReader
+{
+    private static readonly XNamespace QemuNs = ProvisionerXml.QemuNamespace;
+
+    /// <summary>Reads the stack's pool, networks and nodes on <paramref name="host"/>.</summary>
+    public static ObservedHost Read(StackDefinition stack, HostSession host)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(host);
+        var connection = host.Connection;
+
+        var volumes = new HashSet<string>(StringComparer.Ordinal);
+        var poolExists = false;
+        var poolActive = false;
+        using (var pool = connection.TryLookupStoragePool(host.Definition.Pool.Name))
+        {
+            if (pool is not null)
+            {
+                poolExists = true;
+                poolActive = pool.IsActive;
+                if (poolActive)
+                {
+                    foreach (var volume in pool.ListVolumes())
+                    {
+                        using (volume)
+                        {
+                            volumes.Add(volume.Name);
+                        }
+                    }
+                }
+            }
+        }
+
+        var networks = ReadNetworks(stack.Name, connection);
+        var (nodes, unreadable) = ReadNodes(stack.Name, host, networks);
+        return new ObservedHost
+        {
+            Host = host.Name,
+            PoolExists = poolExists,
+            PoolActive = poolActive,
+            Volumes = volumes,
+            Networks = networks,
+            Nodes = nodes,
+            Unreadable = unreadable,
+        };
+    }
+
+    private static Dictionary<string, ObservedNetwork> ReadNetworks(string stack, Connection connection)
+    {
+        var result = new Dictionary<string, ObservedNetwork>(StringComparer.Ordinal);
+        foreach (var network in connection.ListNetworks())
+        {
+            using (network)
+            {
+                var xml = network.GetXml(inactive: true);
+                if (!xml.Contains(ProvisionerXml.NetworkNamespace, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                NetworkMetadata metadata;
+                try
+                {
+                    metadata = NetworkMetadata.Parse(xml);
+                }
+                catch (FormatException)
+                {
+                    continue;
+                }
+
+                if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                result[metadata.Network] = new ObservedNetwork
+                {
+                    Name = metadata.Network,
+                    LibvirtName = network.Name,
+                    Metadata = metadata,
+                    Active = network.IsActive,
+                    Reservations = ParseReservations(xml),
+                };
+            }
+        }
+
+        return result;
+    }
+
+    private static (Dictionary<string, ObservedNode> Nodes, List<string> Unreadable) ReadNodes(
+        string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks)
+    {
+        var nodes = new Dictionary<string, ObservedNode>(StringComparer.Ordinal);
+        var unreadable = new List<string>();
+        var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
+
+        foreach (var domain in host.Connection.ListDomains())
+        {
+            using (domain)
+            {
+                string? metadataXml;
+                try
+                {
+                    metadataXml = domain.GetMetadata(ProvisionerXml.NodeNamespace, DomainModificationImpact.Config);
+                }
+                catch (LibvirtException ex) when (ex.IsNotFound)
+                {
+                    continue; // Vanished between list and read.
+                }
+
+                if (metadataXml is null)
+                {
+                    continue;
+                }
+
+                NodeMetadata metadata;
+                try
+                {
+                    metadata = NodeMetadata.Parse(metadataXml);
+                }
+                catch (FormatException ex)
+                {
+                    unreadable.Add($"{domain.Name}: {ex.Message}");
+                    continue;
+                }
+
+                if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                nodes[metadata.Node] = ReadNode(host, domain, metadata, networkByLibvirtName);
+            }
+        }
+
+        return (nodes, unreadable);
+    }
+
+    private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName)
+    {
+        var root = Parse(domain.GetXml(DomainXmlFlags.Inactive));
+        var devices = root.Element("devices");
+        var seedName = LibvirtNames.SeedVolume(metadata.Stack, metadata.Node);
+        var rootName = LibvirtNames.RootVolume(metadata.Stack, metadata.Node);
+
+        string? rootPath = null;
+        DiskBus? bus = null;
+        var seedAttached = false;
+        foreach (var disk in devices?.Elements("disk") ?? [])
+        {
+            var source = disk.Element("source");
+            var path = (string?)source?.Attribute("file") ?? (string?)source?.Attribute("volume");
+            if (path is null)
+            {
+                continue;
+            }
+
+            var fileName = Path.GetFileName(path);
+            if (fileName == seedName)
+            {
+                seedAttached = true;
+            }
+            else if (fileName == rootName)
+            {
+                rootPath = path;
+                bus = (string?)disk.Element("target")?.Attribute("bus") == "nvme" ? DiskBus.Nvme : DiskBus.Virtio;
+            }
+        }
+
+        if (rootPath is null)
+        {
+            // NVMe through QEMU passthrough: the drive is a -drive argument, not a <disk>.
+            var drive = root.Element(QemuNs + "commandline")?.Elements(QemuNs + "arg")
+                .Select(a => (string?)a.Attribute("value"))
+                .FirstOrDefault(v => v is not null && v.Contains(rootName, StringComparison.Ordinal));
+            if (drive is not null)
+            {
+                rootPath = drive.Split(',').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("file=", StringComparison.Ordinal))?["file=".Length..];
+                bus = DiskBus.Nvme;
+            }
+        }
+
+        var nic = devices?.Elements("interface").FirstOrDefault();
+        var libvirtNetwork = (string?)nic?.Element("source")?.Attribute("network");
+
+        ulong? capacity = null;
+        string? backing = null;
+        if (rootPath is not null)
+        {
+            (capacity, backing) = ReadRootVolume(host.Connection, rootPath);
+        }
+
+        return new ObservedNode
+        {
+            Name = metadata.Node,
+            Host = host.Name,
+            DomainName = domain.Name,
+            Uuid = domain.Uuid,
+            Metadata = metadata,
+            State = domain.GetState(),
+            Cpus = int.Parse(root.Element("vcpu")?.Value ?? "0", CultureInfo.InvariantCulture),
+            MemoryMiB = MemoryMiB(root.Element("memory")),
+            NetworkName = libvirtNetwork is not null && networkByLibvirtName.TryGetValue(libvirtNetwork, out var n) ? n : libvirtNetwork,
+            MacAddress = ((string?)nic?.Element("mac")?.Attribute("address"))?.ToLowerInvariant(),
+            DiskBus = bus,
+            RootDiskPath = rootPath,
+            RootDiskCapacityBytes = capacity,
+            BackingVolumeName = backing,
+            SeedAttached = seedAttached,
+        };
+    }
+
+    private static (ulong? Capacity, string? Backing) ReadRootVolume(Connection connection, string path)
+    {
+        try
+        {
+            using var volume = connection.LookupStorageVolumeByPath(path);
+            var capacity = volume.GetInfo().CapacityBytes;
+            var backingPath = Parse(volume.GetXml()).Element("backingStore")?.Element("path")?.Value;
+            return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
+        }
+        catch (LibvirtException ex) when (ex.IsNotFound)
+        {
+            return (null, null);
+        }
+    }
+
+    private static long MemoryMiB(XElement? memory)
+    {
+        if (memory is null)
+        {
+            return 0;
+        }
+
+        var value = long.Parse(memory.Value, CultureInfo.InvariantCulture);
+        return ((string?)memory.Attribute("unit") ?? "KiB") switch
+        {
+            "b" or "bytes" => value / (1024 * 1024),
+            "KiB" or "k" => value / 1024,
+            "MiB" or "M" => value,
+            "GiB" or "G" => value * 1024,
+            _ => value / 1024,
+        };
+    }
+
+    private static Dictionary<string, DhcpHost> ParseReservations(string networkXml)
+    {
+        var result = new Dictionary<string, DhcpHost>(StringComparer.Ordinal);
+        foreach (var host in Parse(networkXml).Elements("ip").Elements("dhcp").Elements("host"))
+        {
+            var mac = ((string?)host.Attribute("mac"))?.ToLowerInvariant();
+            var ip = (string?)host.Attribute("ip");
+            if (mac is null || ip is null || !IPAddress.TryParse(ip, out var address))
+            {
+                continue;
+            }
+
+            result[mac] = new DhcpHost { MacAddress = mac, Address = address, HostName = (string?)host.Attribute("name") ?? string.Empty };
+        }
+
+        return result;
+    }
+
+    private static XElement Parse(string xml)
+    {
+        using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
+        return XElement.Load(reader);
+    }
+}
