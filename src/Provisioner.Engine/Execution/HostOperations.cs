@@ -19,12 +19,14 @@ public sealed class HostOperations
 {
     private readonly TemplateRenderer _templates;
     private readonly TimeProvider _time;
+    private readonly IVolumeContent _content;
 
     /// <summary>Creates the operations.</summary>
-    public HostOperations(TemplateRenderer templates, TimeProvider time)
+    public HostOperations(TemplateRenderer templates, TimeProvider time, IVolumeContent content)
     {
         _templates = templates;
         _time = time;
+        _content = content;
     }
 
     /// <summary>Defines, builds and starts the stack's directory pool on the host, as far as needed.</summary>
@@ -88,14 +90,14 @@ public sealed class HostOperations
         var source = File.OpenRead(image.Path);
         await using (source.ConfigureAwait(false))
         {
-            await volume.UploadAsync(source, 0, length, progress, cancellationToken).ConfigureAwait(false);
+            await _content.UploadAsync(host, volume, source, length, progress, cancellationToken).ConfigureAwait(false);
         }
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var sink = new HashingStream(hash);
         await using (sink.ConfigureAwait(false))
         {
-            await volume.DownloadAsync(sink, 0, length, null, cancellationToken).ConfigureAwait(false);
+            await _content.DownloadAsync(host, volume, sink, length, cancellationToken).ConfigureAwait(false);
         }
 
         var onHost = Convert.ToHexStringLower(hash.GetHashAndReset());

@@ -1,0 +1,116 @@
+using LibvirtSharp;
+using Microsoft.Extensions.Logging;
+using Provisioner.Engine.Hosts;
+using Provisioner.Engine.Planning;
+using Provisioner.Engine.Resilience;
+using Provisioner.Remote.Keys;
+using Provisioner.Remote.Sessions;
+using Provisioner.Remote.Shell;
+
+namespace Provisioner.Engine.Readiness;
+
+/// <summary>
+/// A node is ready when SSH answers at its reserved address with the host key the tool generated
+/// for it (so the very first connection is verified) and cloud-init reports it has finished.
+/// </summary>
+public sealed partial class SshNodeReadiness : INodeReadiness
+{
+    private readonly ISshConnector _connector;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _budget;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the check.</summary>
+    /// <param name="connector">Opens SSH sessions.</param>
+    /// <param name="time">Clock for the retry pipeline.</param>
+    /// <param name="budget">How long a node may take from start to ready (software emulation is slow).</param>
+    /// <param name="logger">Where progress goes.</param>
+    public SshNodeReadiness(ISshConnector connector, TimeProvider time, TimeSpan budget, ILogger logger)
+    {
+        _connector = connector;
+        _time = time;
+        _budget = budget;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async Task WaitReadyAsync(HostSession host, DesiredNode node, PinnedHostKey hostKey, StackRunContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(context);
+        var endpoint = new SshEndpoint(node.Addresses.Ipv4Address.ToString(), context.Stack.Access.User);
+        var pipeline = ProvisionerPipelines.SshWhileBooting(_time, _budget);
+        LogWaiting(_logger, node.Name, endpoint.ToString(), hostKey.Fingerprint);
+
+        try
+        {
+            await pipeline.ExecuteAsync(async ct =>
+            {
+                EnsureStillRunning(host, node);
+                var session = await _connector.ConnectAsync(endpoint, hostKey, context.AdminKey.PrivateKey, TimeSpan.FromSeconds(20), ct).ConfigureAwait(false);
+                await using (session.ConfigureAwait(false))
+                {
+                    // Blocks until every cloud-init stage has run; non-zero means a module failed.
+                    var status = await session.RunAsync(ShellCommand.Create("cloud-init", "status", "--wait", "--long"), TimeSpan.FromMinutes(15), ct).ConfigureAwait(false);
+                    if (status.ExitCode != 0)
+                    {
+                        throw new NodeNotReadyException(node.Name, $"cloud-init finished with errors (exit {status.ExitCode}): {Tail(status.StdOut + status.StdErr)}");
+                    }
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Polly.Timeout.TimeoutRejectedException ex)
+        {
+            throw new NodeNotReadyException(node.Name,
+                $"no SSH answer with the pinned host key at {endpoint} within {_budget.TotalMinutes:0} minutes; see the console log {ConsoleLog.PathFor(node.DomainName)}", ex);
+        }
+
+        LogReady(_logger, node.Name);
+    }
+
+    private static void EnsureStillRunning(HostSession host, DesiredNode node)
+    {
+        using var domain = host.Connection.TryLookupDomain(node.DomainName);
+        var state = domain?.GetState();
+        if (state is not DomainState.Running and not DomainState.Blocked)
+        {
+            throw new NodeNotReadyException(node.Name, $"the domain is {(state is null ? "gone" : state.ToString())} while booting; see the console log {ConsoleLog.PathFor(node.DomainName)}");
+        }
+    }
+
+    private static string Tail(string text) => text.Length <= 600 ? text.Trim() : "…" + text[^600..].Trim();
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Waiting for node {Node} at {Endpoint} with pinned host key {Fingerprint}")]
+    private static partial void LogWaiting(ILogger logger, string node, string endpoint, string fingerprint);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Node {Node} is ready")]
+    private static partial void LogReady(ILogger logger, string node);
+}
+
+/// <summary>A node did not become ready; the message says what was seen and where to look.</summary>
+public sealed class NodeNotReadyException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public NodeNotReadyException(string node, string reason, Exception? inner = null)
+        : base($"node '{node}' is not ready: {reason}", inner) => Node = node;
+
+    /// <summary>Creates the exception.</summary>
+    public NodeNotReadyException() => Node = string.Empty;
+
+    /// <summary>Creates the exception.</summary>
+    public NodeNotReadyException(string message) : base(message) => Node = string.Empty;
+
+    /// <summary>Creates the exception.</summary>
+    public NodeNotReadyException(string message, Exception inner) : base(message, inner) => Node = string.Empty;
+
+    /// <summary>The node.</summary>
+    public string Node { get; }
+}
+
+/// <summary>Where a node's serial console is logged on its host.</summary>
+public static class ConsoleLog
+{
+    /// <summary>The console log path for a domain (on the host, written by virtlogd).</summary>
+    public static string PathFor(string domainName) => $"/var/log/libvirt/qemu/{domainName}-console.log";
+}
