@@ -261,10 +261,10 @@ public static class StackLoader
         out IReadOnlyList<ValidationError> errors)
     {
         ArgumentNullException.ThrowIfNull(stackName);
-        var nameProblem = ResourceName.Explain(stackName, ResourceName.MaxStackLength);
+        var nameProblem = ResourceName.ExplainStack(stackName);
         if (nameProblem is not null)
         {
-            binder.Error(string.Empty, null, $"stack name {ResourceName.Quote(stackName)} is not valid ({ResourceName.Pattern}): {nameProblem}");
+            binder.Error(string.Empty, null, $"stack name {ResourceName.Quote(stackName)} is not valid ({ResourceName.StackPattern}): {nameProblem}");
         }
 
         stack = null;

@@ -191,7 +191,8 @@ public sealed class StackLoaderTests
     [Theory]
     [InlineData("Prod")]
     [InlineData("../etc")]
-    [InlineData("a-very-long-stack-name-indeed")]
+    [InlineData("averyverylongstackname")]
+    [InlineData("oslo-2")]
     public void Parse_BadStackName_IsError(string name)
     {
         var errors = ErrorsOf(Build(), name);
