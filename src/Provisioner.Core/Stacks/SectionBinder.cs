@@ -34,6 +34,9 @@ internal sealed class BoundStack
 
     public bool PoolsComplete { get; set; }
 
+    /// <summary>Names referenced by pools that failed to bind, so references are still checked.</summary>
+    public List<Declared<(string? Network, string? Host, string? Region)>> BrokenPoolReferences { get; } = [];
+
     public PlacementRules? Placement { get; set; }
 
     public AccessSettings? Access { get; set; }
@@ -332,7 +335,7 @@ internal sealed partial class SectionBinder(Binder binder)
         var complete = true;
         foreach (var (item, itemPath) in items)
         {
-            var pool = NodePool(item, itemPath);
+            var pool = NodePool(item, itemPath, stack);
             if (pool is null)
             {
                 complete = false;
@@ -345,7 +348,7 @@ internal sealed partial class SectionBinder(Binder binder)
         stack.PoolsComplete = complete;
     }
 
-    private NodePoolDefinition? NodePool(ConfigNode item, string path)
+    private NodePoolDefinition? NodePool(ConfigNode item, string path, BoundStack stack)
     {
         var r = binder.Object(item, path, ["name", "role", "cpus", "memoryMiB", "diskGiB", "diskBus", "count", "network", "host", "region"]);
         if (r is null)
@@ -364,6 +367,12 @@ internal sealed partial class SectionBinder(Binder binder)
         var host = r.Name("host", ResourceName.MaxHostLength);
         var region = r.Name("region", ResourceName.MaxLength);
         var optionalOk = (!r.Has("count") || count is not null) && (!r.Has("host") || host is not null) && (!r.Has("region") || region is not null);
+        var failed = name is null || role is null || cpus is null || memory is null || disk is null || bus is null || network is null || !optionalOk;
+        if (failed)
+        {
+            stack.BrokenPoolReferences.Add(new Declared<(string? Network, string? Host, string? Region)>((network, host, region), path, item.Location));
+        }
+
         return name is null || role is null || cpus is null || memory is null || disk is null || bus is null || network is null || !optionalOk
             ? null
             : new NodePoolDefinition
