@@ -465,7 +465,7 @@ internal sealed partial class SectionBinder(Binder binder)
 
         return user is null || !keysOk || cidrs is null
             ? null
-            : new AccessSettings { User = user, SshPublicKeys = keys, AdminCidrs = cidrs };
+            : new AccessSettings { User = user, SshPublicKeys = keys.AsReadOnly(), AdminCidrs = cidrs };
     }
 
     public VirtualizationSettings? Virtualization(ConfigNode? node, string path)
@@ -534,7 +534,7 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("daemonOverrides") || r.Node("daemonOverrides") is ConfigSequence;
-        return ok ? new RuntimeSettings { DaemonOverrides = overrides } : null;
+        return ok ? new RuntimeSettings { DaemonOverrides = overrides.AsReadOnly() } : null;
     }
 
     public FirewallSettings? Firewall(ConfigNode? node, string path)
@@ -587,7 +587,7 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("publishedPorts") || r.Node("publishedPorts") is ConfigSequence;
-        return ok ? new FirewallSettings { PublishedPorts = policies } : null;
+        return ok ? new FirewallSettings { PublishedPorts = policies.AsReadOnly() } : null;
     }
 
     public void Kubernetes(ConfigNode? node, string path, BoundStack stack)

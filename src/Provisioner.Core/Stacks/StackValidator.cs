@@ -30,11 +30,11 @@ internal sealed class StackValidator(Binder binder)
         return new StackDefinition
         {
             Name = stack.Name,
-            Hosts = stack.Hosts.Select(h => h.Value).ToList(),
-            Networks = stack.Networks.Select(n => n.Value).ToList(),
+            Hosts = stack.Hosts.Select(h => h.Value).ToList().AsReadOnly(),
+            Networks = stack.Networks.Select(n => n.Value).ToList().AsReadOnly(),
             Image = stack.Image,
-            NodePools = stack.Pools.Select(p => p.Value).ToList(),
-            Nodes = nodes.Select(n => n.Value).ToList(),
+            NodePools = stack.Pools.Select(p => p.Value).ToList().AsReadOnly(),
+            Nodes = nodes.Select(n => n.Value).ToList().AsReadOnly(),
             Placement = stack.Placement,
             Access = stack.Access,
             Virtualization = stack.Virtualization,
