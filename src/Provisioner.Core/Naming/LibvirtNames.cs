@@ -10,7 +10,11 @@ namespace Provisioner.Core.Naming;
 /// </summary>
 /// <remarks>
 /// Identity of an object is carried by the tool's libvirt metadata, not by parsing these names;
-/// the names only have to be unique per host and readable by an operator.
+/// the names only have to be unique per host and readable by an operator. They are: stack names
+/// contain no '-' (<see cref="ResourceName.ExplainStack"/>), so <c>&lt;stack&gt;-</c> is an
+/// unambiguous prefix; root and seed volumes differ in their suffix; golden volumes end in hex
+/// digits, never in <c>root</c> or <c>seed</c>. The engine should still check the metadata owner
+/// before changing an object it finds by name.
 /// </remarks>
 public static class LibvirtNames
 {
@@ -41,21 +45,21 @@ public static class LibvirtNames
     /// <summary>libvirt network name of a stack network: <c>&lt;stack&gt;-&lt;network&gt;</c>.</summary>
     public static string Network(string stack, string network)
     {
-        ResourceName.ThrowIfInvalid(stack, ResourceName.MaxStackLength, nameof(stack));
+        ResourceName.ThrowIfInvalidStack(stack, nameof(stack));
         ResourceName.ThrowIfInvalid(network, ResourceName.MaxNetworkLength, nameof(network));
         return $"{stack}-{network}";
     }
 
     /// <summary>
     /// Linux bridge name for a NAT network the tool creates: <c>pv-</c> and 10 hex digits of
-    /// SHA-256 over stack and network. Interface names are limited to 15 characters (IFNAMSIZ),
+    /// SHA-256 over stack and network (kept apart by a NUL). Interface names are limited to 15 characters (IFNAMSIZ),
     /// too short for <c>&lt;stack&gt;-&lt;network&gt;</c>, and libvirt's own <c>virbrN</c>
     /// numbering is not stable across hosts.
     /// </summary>
     public static string Bridge(string stack, string network)
     {
-        var name = Network(stack, network);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("bridge\0" + name));
+        _ = Network(stack, network);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"bridge\0{stack}\0{network}"));
         return "pv-" + Convert.ToHexStringLower(hash, 0, 5);
     }
 
@@ -80,7 +84,7 @@ public static class LibvirtNames
 
     private static void Check(string stack, string node)
     {
-        ResourceName.ThrowIfInvalid(stack, ResourceName.MaxStackLength, nameof(stack));
+        ResourceName.ThrowIfInvalidStack(stack, nameof(stack));
         ResourceName.ThrowIfInvalid(node, ResourceName.MaxNodeLength, nameof(node));
     }
 }

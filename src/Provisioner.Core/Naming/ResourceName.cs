@@ -25,6 +25,9 @@ public static class ResourceName
     /// </summary>
     public const int MaxStackLength = 20;
 
+    /// <summary>The stricter pattern of stack names: no '-', see <see cref="ExplainStack"/>.</summary>
+    public const string StackPattern = @"^[a-z][a-z0-9]*\z";
+
     /// <summary>
     /// Longest node name after pool expansion. The node name is the guest's host name, and
     /// <c>&lt;stack&gt;-&lt;node&gt;-root</c> stays under 70 characters.
@@ -85,6 +88,35 @@ public static class ResourceName
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Why <paramref name="value"/> is not a valid stack name, or <see langword="null"/>. Stack names
+    /// follow <see cref="StackPattern"/>: a name without '-' of at most <see cref="MaxStackLength"/>
+    /// characters. Several stacks may share a host, and libvirt names are
+    /// <c>&lt;stack&gt;-&lt;node&gt;</c>; with a hyphen allowed, stack <c>a-b</c> node <c>c</c> and
+    /// stack <c>a</c> node <c>b-c</c> would both own domain <c>a-b-c</c>. Without it, the stack is
+    /// everything before the first '-', so names of different stacks never collide.
+    /// </summary>
+    public static string? ExplainStack(string? value)
+    {
+        var problem = Explain(value, MaxStackLength);
+        if (problem is null && value!.Contains('-', StringComparison.Ordinal))
+        {
+            return "must not contain '-' (libvirt names are <stack>-<name>, so a '-' in the stack name would make names of two stacks collide)";
+        }
+
+        return problem;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="value"/> is a valid stack name.</summary>
+    public static void ThrowIfInvalidStack(string? value, string paramName)
+    {
+        var problem = ExplainStack(value);
+        if (problem is not null)
+        {
+            throw new ArgumentException($"{Quote(value)} is not a valid stack name ({StackPattern}): {problem}", paramName);
+        }
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="value"/> is a valid name.</summary>

@@ -120,7 +120,7 @@ public static class PlacementPlanner
 
             if (best is null)
             {
-                failures.Add(new PlacementFailure(node.Name, Describe(node, region, rejections)) { Rejections = rejections });
+                failures.Add(new PlacementFailure(node.Name, Describe(node, region, rejections)) { Rejections = rejections.AsReadOnly() });
                 continue;
             }
 
@@ -130,9 +130,9 @@ public static class PlacementPlanner
 
         return new PlacementPlan
         {
-            Assignments = assignments.OrderBy(a => a.Node, StringComparer.Ordinal).ToList(),
-            Failures = failures.OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
-            Warnings = warnings.OrderBy(w => w.Node, StringComparer.Ordinal).ToList(),
+            Assignments = assignments.OrderBy(a => a.Node, StringComparer.Ordinal).ToList().AsReadOnly(),
+            Failures = failures.OrderBy(f => f.Node, StringComparer.Ordinal).ToList().AsReadOnly(),
+            Warnings = warnings.OrderBy(w => w.Node, StringComparer.Ordinal).ToList().AsReadOnly(),
         };
     }
 

@@ -228,7 +228,7 @@ internal sealed class Binder
             result.Add(cidr.Value);
         }
 
-        return ok ? result : null;
+        return ok ? result.AsReadOnly() : null;
     }
 
     private void TypeError(ConfigNode node, string path, string expected)

@@ -90,7 +90,7 @@ public static class NodeAddressing
             }
         }
 
-        return result;
+        return result.AsReadOnly();
     }
 
     /// <summary>How many node addresses <paramref name="network"/> can reserve.</summary>

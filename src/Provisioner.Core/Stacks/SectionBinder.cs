@@ -34,6 +34,9 @@ internal sealed class BoundStack
 
     public bool PoolsComplete { get; set; }
 
+    /// <summary>Names referenced by pools that failed to bind, so references are still checked.</summary>
+    public List<Declared<(string? Network, string? Host, string? Region)>> BrokenPoolReferences { get; } = [];
+
     public PlacementRules? Placement { get; set; }
 
     public AccessSettings? Access { get; set; }
@@ -339,7 +342,7 @@ internal sealed partial class SectionBinder(Binder binder)
         var complete = true;
         foreach (var (item, itemPath) in items)
         {
-            var pool = NodePool(item, itemPath);
+            var pool = NodePool(item, itemPath, stack);
             if (pool is null)
             {
                 complete = false;
@@ -352,7 +355,7 @@ internal sealed partial class SectionBinder(Binder binder)
         stack.PoolsComplete = complete;
     }
 
-    private NodePoolDefinition? NodePool(ConfigNode item, string path)
+    private NodePoolDefinition? NodePool(ConfigNode item, string path, BoundStack stack)
     {
         var r = binder.Object(item, path, ["name", "role", "cpus", "memoryMiB", "diskGiB", "diskBus", "count", "network", "host", "region"]);
         if (r is null)
@@ -371,6 +374,12 @@ internal sealed partial class SectionBinder(Binder binder)
         var host = r.Name("host", ResourceName.MaxHostLength);
         var region = r.Name("region", ResourceName.MaxLength);
         var optionalOk = (!r.Has("count") || count is not null) && (!r.Has("host") || host is not null) && (!r.Has("region") || region is not null);
+        var failed = name is null || role is null || cpus is null || memory is null || disk is null || bus is null || network is null || !optionalOk;
+        if (failed)
+        {
+            stack.BrokenPoolReferences.Add(new Declared<(string? Network, string? Host, string? Region)>((network, host, region), path, item.Location));
+        }
+
         return name is null || role is null || cpus is null || memory is null || disk is null || bus is null || network is null || !optionalOk
             ? null
             : new NodePoolDefinition
@@ -463,7 +472,7 @@ internal sealed partial class SectionBinder(Binder binder)
 
         return user is null || !keysOk || cidrs is null
             ? null
-            : new AccessSettings { User = user, SshPublicKeys = keys, AdminCidrs = cidrs };
+            : new AccessSettings { User = user, SshPublicKeys = keys.AsReadOnly(), AdminCidrs = cidrs };
     }
 
     public VirtualizationSettings? Virtualization(ConfigNode? node, string path)
@@ -550,7 +559,7 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("daemonOverrides") || r.Node("daemonOverrides") is ConfigSequence;
-        return ok ? new RuntimeSettings { DaemonOverrides = overrides } : null;
+        return ok ? new RuntimeSettings { DaemonOverrides = overrides.AsReadOnly() } : null;
     }
 
     public FirewallSettings? Firewall(ConfigNode? node, string path)
@@ -603,7 +612,7 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("publishedPorts") || r.Node("publishedPorts") is ConfigSequence;
-        return ok ? new FirewallSettings { PublishedPorts = policies } : null;
+        return ok ? new FirewallSettings { PublishedPorts = policies.AsReadOnly() } : null;
     }
 
     public void Kubernetes(ConfigNode? node, string path, BoundStack stack)

@@ -91,6 +91,7 @@ public static class StackLoader
         var binder = new Binder();
         var root = YamlConfigReader.Read(yaml, sourceName, binder.Errors);
         var sections = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
+        var ignored = new List<string>();
         SourceLocation? configLocation = root?.Location;
         if (root is ConfigMapping document)
         {
@@ -98,13 +99,14 @@ public static class StackLoader
             configLocation = config?.Location ?? configLocation;
             foreach (var entry in config?.Entries ?? [])
             {
-                var colon = entry.Key.IndexOf(':', StringComparison.Ordinal);
-                if (colon < 0 || !entry.Key.AsSpan(0, colon).SequenceEqual(Namespace))
+                if (SectionOf(entry.Key) is { } section)
                 {
-                    continue;
+                    AddSection(sections, entry, section, binder);
                 }
-
-                AddSection(sections, entry, entry.Key[(colon + 1)..], binder);
+                else
+                {
+                    ignored.Add(entry.Key);
+                }
             }
         }
         else if (root is not null)
@@ -112,7 +114,7 @@ public static class StackLoader
             binder.Error(string.Empty, root.Location, $"expected a mapping with a 'config:' key, got {root.KindName}");
         }
 
-        return Finish(stackName, root is null ? null : sections, configLocation, binder, out stack, out errors);
+        return Finish(stackName, root is null ? null : sections, configLocation, ignored, binder, out stack, out errors);
     }
 
     /// <summary>
@@ -141,9 +143,9 @@ public static class StackLoader
             foreach (var property in configObject.EnumerateObject())
             {
                 string section;
-                if (property.Name.StartsWith(Namespace + ":", StringComparison.Ordinal))
+                if (SectionOf(property.Name) is { } namespaced)
                 {
-                    section = property.Name[(Namespace.Length + 1)..];
+                    section = namespaced;
                 }
                 else if (!property.Name.Contains(':', StringComparison.Ordinal) && !PulumiProviderKeys.Contains(property.Name, StringComparer.Ordinal))
                 {
@@ -168,7 +170,22 @@ public static class StackLoader
             }
         }
 
-        return Finish(stackName, sections, null, binder, out stack, out errors);
+        return Finish(stackName, sections, null, [], binder, out stack, out errors);
+    }
+
+    /// <summary>
+    /// The section of a config key in our namespace: <c>provisioner:hosts</c> and Pulumi's older
+    /// <c>provisioner:config:hosts</c> form both give <c>hosts</c>; null for other namespaces.
+    /// </summary>
+    private static string? SectionOf(string key)
+    {
+        if (!key.StartsWith(Namespace + ":", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var section = key[(Namespace.Length + 1)..];
+        return section.StartsWith("config:", StringComparison.Ordinal) ? section["config:".Length..] : section;
     }
 
     private static string CheckFile(string path)
@@ -256,15 +273,16 @@ public static class StackLoader
         string stackName,
         Dictionary<string, ConfigNode>? sections,
         SourceLocation? configLocation,
+        List<string> ignoredKeys,
         Binder binder,
         out StackDefinition? stack,
         out IReadOnlyList<ValidationError> errors)
     {
         ArgumentNullException.ThrowIfNull(stackName);
-        var nameProblem = ResourceName.Explain(stackName, ResourceName.MaxStackLength);
+        var nameProblem = ResourceName.ExplainStack(stackName);
         if (nameProblem is not null)
         {
-            binder.Error(string.Empty, null, $"stack name {ResourceName.Quote(stackName)} is not valid ({ResourceName.Pattern}): {nameProblem}");
+            binder.Error(string.Empty, null, $"stack name {ResourceName.Quote(stackName)} is not valid ({ResourceName.StackPattern}): {nameProblem}");
         }
 
         stack = null;
@@ -274,7 +292,12 @@ public static class StackLoader
             {
                 if (!sections.TryGetValue(required, out var value) || value is ConfigScalar { Kind: ScalarKind.Null })
                 {
-                    binder.Error(Key(required), configLocation, "is required");
+                    // A key like "hosts" or "provisioner.hosts" is silently someone else's config in
+                    // Pulumi's eyes; point at it, since it is almost certainly the missing section.
+                    var near = ignoredKeys.FirstOrDefault(k => k.EndsWith(required, StringComparison.Ordinal));
+                    binder.Error(Key(required), configLocation, near is null
+                        ? "is required"
+                        : $"is required (found {Binder.Q(near)}, which is not in the '{Namespace}:' namespace)");
                     sections.Remove(required);
                 }
             }

@@ -30,11 +30,11 @@ internal sealed class StackValidator(Binder binder)
         return new StackDefinition
         {
             Name = stack.Name,
-            Hosts = stack.Hosts.Select(h => h.Value).ToList(),
-            Networks = stack.Networks.Select(n => n.Value).ToList(),
+            Hosts = stack.Hosts.Select(h => h.Value).ToList().AsReadOnly(),
+            Networks = stack.Networks.Select(n => n.Value).ToList().AsReadOnly(),
             Image = stack.Image,
-            NodePools = stack.Pools.Select(p => p.Value).ToList(),
-            Nodes = nodes.Select(n => n.Value).ToList(),
+            NodePools = stack.Pools.Select(p => p.Value).ToList().AsReadOnly(),
+            Nodes = nodes.Select(n => n.Value).ToList().AsReadOnly(),
             Placement = stack.Placement,
             Access = stack.Access,
             Virtualization = stack.Virtualization,
@@ -55,7 +55,8 @@ internal sealed class StackValidator(Binder binder)
                 binder.Error($"{path}.name", location, $"'{host.Name}' is declared twice (also {seen[host.Name]})");
             }
 
-            if (!uris.TryAdd(host.Uri.Value, path) && host.Uri.IsRemote)
+            // test:///default opened twice gives two independent mock hosts; any other URI twice is one host counted twice.
+            if (!uris.TryAdd(host.Uri.Value, path) && host.Uri.Scheme != "test")
             {
                 binder.Error($"{path}.uri", location, $"{Binder.Q(host.Uri.Value)} is the same host as {uris[host.Uri.Value]}");
             }
@@ -136,21 +137,34 @@ internal sealed class StackValidator(Binder binder)
     {
         foreach (var (pool, path, location) in stack.Pools)
         {
-            if (!stack.NetworkNames.Contains(pool.Network))
-            {
-                binder.Error($"{path}.network", location, $"'{pool.Network}' is not a declared network (declared: {List(stack.NetworkNames)})");
-            }
-
-            var region = pool.Region ?? stack.Placement?.Region;
-            if (pool.Region is not null && stack.HostsComplete && !_hostsByRegion.ContainsKey(pool.Region))
-            {
-                binder.Error($"{path}.region", location, $"'{pool.Region}' has no hosts (regions with hosts: {List(_hostsByRegion.Keys)})");
-            }
-
+            CheckReferences(stack, pool.Network, pool.Region, path, location);
             if (pool.Host is not null)
             {
-                CheckPin(stack, pool, path, location, region);
+                CheckPin(stack, pool, path, location, pool.Region ?? stack.Placement?.Region);
             }
+        }
+
+        // A pool with a bad field still gets its references checked, so one pass reports everything.
+        foreach (var ((network, host, region), path, location) in stack.BrokenPoolReferences)
+        {
+            CheckReferences(stack, network, region, path, location);
+            if (host is not null && !stack.HostNames.Contains(host))
+            {
+                binder.Error($"{path}.host", location, $"'{host}' is not a declared host (declared: {List(stack.HostNames)})");
+            }
+        }
+    }
+
+    private void CheckReferences(BoundStack stack, string? network, string? region, string path, SourceLocation? location)
+    {
+        if (network is not null && !stack.NetworkNames.Contains(network))
+        {
+            binder.Error($"{path}.network", location, $"'{network}' is not a declared network (declared: {List(stack.NetworkNames)})");
+        }
+
+        if (region is not null && stack.HostsComplete && !_hostsByRegion.ContainsKey(region))
+        {
+            binder.Error($"{path}.region", location, $"'{region}' has no hosts (regions with hosts: {List(_hostsByRegion.Keys)})");
         }
     }
 

@@ -125,6 +125,28 @@ public sealed class StackLoaderTests
     }
 
     [Fact]
+    public void Parse_SectionWithoutNamespace_HintedAtInRequiredError()
+    {
+        var yaml = Build(("image", null)) + "  provisioner.image:\n    name: debian-12\n";
+        Single(ErrorsOf(yaml), "provisioner:image", "is required (found 'provisioner.image', which is not in the 'provisioner:' namespace)");
+    }
+
+    [Fact]
+    public void Parse_LegacyConfigKeyForm_Accepted()
+    {
+        var yaml = Build().Replace("provisioner:image:", "provisioner:config:image:", StringComparison.Ordinal);
+        Assert.Equal("debian-12", StackLoader.Parse(yaml, "test", "x").Image.Name);
+    }
+
+    [Fact]
+    public void Parse_SameLocalUriTwice_IsErrorExceptTestDriver()
+    {
+        var twice = Host.Replace("test:///default", "qemu:///system") + "\n" + Host.Replace("h1", "h2").Replace("test:///default", "qemu:///system");
+        Single(Errors(("hosts", twice)), "provisioner:hosts[1].uri", "is the same host as provisioner:hosts[0]");
+        Assert.Equal(2, Load().Hosts.Count(h => h.Uri.Value == "test:///default"));
+    }
+
+    [Fact]
     public void Parse_MissingRequiredField_IsRequired()
     {
         var errors = Errors(("hosts", """
@@ -191,7 +213,8 @@ public sealed class StackLoaderTests
     [Theory]
     [InlineData("Prod")]
     [InlineData("../etc")]
-    [InlineData("a-very-long-stack-name-indeed")]
+    [InlineData("averyverylongstackname")]
+    [InlineData("oslo-2")]
     public void Parse_BadStackName_IsError(string name)
     {
         var errors = ErrorsOf(Build(), name);
@@ -261,6 +284,16 @@ public sealed class StackLoaderTests
     {
         var errors = Errors(("nodes", "- {name: n, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: nett}"));
         Single(errors, "provisioner:nodes[0].network", "'nett' is not a declared network (declared: net)");
+    }
+
+    [Fact]
+    public void Parse_BrokenPool_ReferencesStillChecked()
+    {
+        var errors = Errors(("nodes", "- {name: n, role: worker, cpus: 0, memoryMiB: 1024, diskGiB: 4, network: nett, host: h9, region: bergen}"));
+        Single(errors, "provisioner:nodes[0].cpus", "out of range");
+        Single(errors, "provisioner:nodes[0].network", "'nett' is not a declared network");
+        Single(errors, "provisioner:nodes[0].host", "'h9' is not a declared host");
+        Single(errors, "provisioner:nodes[0].region", "'bergen' has no hosts");
     }
 
     [Fact]

@@ -1,0 +1,54 @@
+using Provisioner.Core.Naming;
+
+namespace Provisioner.Core.Tests.Naming;
+
+public sealed class LibvirtNamesTests
+{
+    private const string Checksum = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+
+    [Fact]
+    public void Names_FollowTheDocumentedShapes()
+    {
+        Assert.Equal("oslo-cp-1", LibvirtNames.Domain("oslo", "cp-1"));
+        Assert.Equal("oslo-cp-1-root", LibvirtNames.RootVolume("oslo", "cp-1"));
+        Assert.Equal("oslo-cp-1-seed", LibvirtNames.SeedVolume("oslo", "cp-1"));
+        Assert.Equal("oslo-cluster", LibvirtNames.Network("oslo", "cluster"));
+        Assert.Equal("golden-debian-12-9f86d081884c", LibvirtNames.GoldenVolume("debian-12", Checksum));
+    }
+
+    [Fact]
+    public void Bridge_ShortStableAndDistinct()
+    {
+        var bridge = LibvirtNames.Bridge("dev", "default");
+        Assert.Matches("^pv-[0-9a-f]{10}$", bridge);
+        Assert.True(bridge.Length <= 15, "IFNAMSIZ");
+        Assert.Equal(bridge, LibvirtNames.Bridge("dev", "default"));
+        Assert.NotEqual(bridge, LibvirtNames.Bridge("dev2", "default"));
+        Assert.NotEqual(LibvirtNames.Bridge("ab", "c"), LibvirtNames.Bridge("a", "bc"), StringComparer.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("../x", "n")]
+    [InlineData("dev", "n'/><evil")]
+    [InlineData("dev", "$(id)")]
+    [InlineData("dev", "-rf")]
+    [InlineData("Dev", "n")]
+    [InlineData("averyverylongstackname", "n")]
+    [InlineData("a-b", "c")]
+    public void Domain_InvalidParts_Throw(string stack, string node)
+    {
+        Assert.Throws<ArgumentException>(() => LibvirtNames.Domain(stack, node));
+        Assert.Throws<ArgumentException>(() => LibvirtNames.RootVolume(stack, node));
+        Assert.Throws<ArgumentException>(() => LibvirtNames.SeedVolume(stack, node));
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("9f86d081884g7d65")]
+    [InlineData("../../etc/passwd")]
+    public void GoldenVolume_BadChecksum_Throws(string checksum) =>
+        Assert.Throws<ArgumentException>(() => LibvirtNames.GoldenVolume("debian-12", checksum));
+
+    [Fact]
+    public void Network_InvalidName_Throws() => Assert.Throws<ArgumentException>(() => LibvirtNames.Network("dev", "net work"));
+}
