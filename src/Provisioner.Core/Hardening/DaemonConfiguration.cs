@@ -312,9 +312,9 @@ public sealed partial class DaemonConfiguration
 
     private static string Quote(string? value) => value is null ? "null" : $"'{Describe(JsonSerializer.SerializeToElement(value)).Trim('"')}'";
 
-    [GeneratedRegex("^[a-z][a-z0-9-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9-]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex KeyPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 }

@@ -11,14 +11,18 @@ namespace Provisioner.Core.Hardening;
 /// the rule is structural: only <see cref="FirewallToken"/>s and non-negative integers are written;
 /// strings, booleans and anything else make the render fail.
 /// </summary>
-internal static partial class FirewallEscaping
+public static partial class FirewallEscaping
 {
     // Everything a token can produce; checked again on output as a second line of defence.
-    [GeneratedRegex("^[0-9a-z./:{}, -]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[0-9a-z./:{}, -]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TokenText();
 
+    /// <summary>Writes <paramref name="value"/> into an nftables rule, or throws.</summary>
+    /// <exception cref="TemplateRenderException">The value is not a <see cref="FirewallToken"/> or a non-negative integer.</exception>
     public static string Nftables(object? value) => Write(value, t => t.ToNftables(), "nftables");
 
+    /// <summary>Writes <paramref name="value"/> into an iptables-restore rule, or throws.</summary>
+    /// <exception cref="TemplateRenderException">The value is not a <see cref="FirewallToken"/> (other than a set) or a non-negative integer.</exception>
     public static string Iptables(object? value) => Write(value, t => t.ToIptables(), "iptables");
 
     private static string Write(object? value, Func<FirewallToken, string> format, string language)

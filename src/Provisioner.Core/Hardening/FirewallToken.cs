@@ -12,7 +12,7 @@ namespace Provisioner.Core.Hardening;
 /// user text can reach a rule, escaped or not: a value is either one of these tokens or the template
 /// fails.
 /// </summary>
-internal sealed class FirewallToken
+public sealed class FirewallToken
 {
     private readonly Kind _kind;
     private readonly Ipv4Cidr[] _networks;

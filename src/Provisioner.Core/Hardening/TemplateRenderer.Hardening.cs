@@ -42,6 +42,6 @@ public sealed partial class TemplateRenderer
         return File.ReadAllText(path);
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex StaticFileNamePattern();
 }
