@@ -55,9 +55,11 @@ public sealed class SshdFixture : IAsyncLifetime
         }
 
         _directory = new TempDirectory("rmtest-sshd-");
+        // Other users log in too (SudoUserFixture), and sshd reads authorized_keys as the user who logs in.
+        File.SetUnixFileMode(Directory, (UnixFileMode)0b111_101_101);
         var hostKeyFile = Path.Combine(Directory, "ssh_host_ed25519_key");
         await SshKeyFiles.WriteKeyPairAsync(hostKeyFile, HostKey, CancellationToken.None);
-        await File.WriteAllTextAsync(AuthorizedKeysFile, ClientKey.PublicKeyOpenSsh + "\n");
+        await SshKeyFiles.WritePublicKeyAsync(AuthorizedKeysFile, ClientKey.PublicKeyOpenSsh, CancellationToken.None);
 
         // sshd refuses to start without its privilege separation directory; on a machine without systemd nobody made it.
         System.IO.Directory.CreateDirectory("/run/sshd");
