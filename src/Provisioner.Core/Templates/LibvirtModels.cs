@@ -153,6 +153,7 @@ internal static class LibvirtModels
             ["created"] = MetadataXml.FormatTime(metadata.Created),
             ["host_key_fingerprint"] = metadata.HostKeyFingerprint,
             ["expires"] = metadata.Expires is { } expires ? MetadataXml.FormatTime(expires) : null,
+            ["host_key"] = metadata.HostPublicKey,
         };
     }
 
