@@ -13,8 +13,11 @@ namespace Provisioner.Engine.Hosts;
 /// </remarks>
 public sealed class HostSession : IDisposable
 {
-    private HostSession(HostDefinition definition, Connection connection, HostCapabilities capabilities, NodeInfo nodeInfo, ulong freeMemoryBytes)
+    private readonly bool _ownsConnection;
+
+    private HostSession(HostDefinition definition, Connection connection, bool ownsConnection, HostCapabilities capabilities, NodeInfo nodeInfo, ulong freeMemoryBytes)
     {
+        _ownsConnection = ownsConnection;
         Definition = definition;
         Connection = connection;
         Capabilities = capabilities;
@@ -42,10 +45,11 @@ public sealed class HostSession : IDisposable
 
     /// <summary>Opens a connection to <paramref name="definition"/> and reads its facts.</summary>
     /// <exception cref="LibvirtException">The host cannot be reached; the message is libvirt's.</exception>
-    public static HostSession Open(HostDefinition definition)
+    public static HostSession Open(HostDefinition definition, IHostConnector connector)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var connection = Connection.Open(definition.Uri.ToString());
+        ArgumentNullException.ThrowIfNull(connector);
+        var (connection, owned) = connector.Connect(definition);
         try
         {
             if (!connection.Uri.StartsWith("test:", StringComparison.Ordinal))
@@ -68,13 +72,18 @@ public sealed class HostSession : IDisposable
             return new HostSession(
                 definition,
                 connection,
+                owned,
                 HostCapabilities.Parse(capabilitiesXml, domainCapabilitiesXml),
                 connection.GetNodeInfo(),
                 connection.GetFreeMemoryBytes());
         }
         catch
         {
-            connection.Dispose();
+            if (owned)
+            {
+                connection.Dispose();
+            }
+
             throw;
         }
     }
@@ -87,5 +96,11 @@ public sealed class HostSession : IDisposable
     public HostFacts Facts() => new(Name, FreeMemoryBytes, (int)NodeInfo.Cpus);
 
     /// <inheritdoc />
-    public void Dispose() => Connection.Dispose();
+    public void Dispose()
+    {
+        if (_ownsConnection)
+        {
+            Connection.Dispose();
+        }
+    }
 }
