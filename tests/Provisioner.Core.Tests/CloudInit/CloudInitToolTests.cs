@@ -61,7 +61,8 @@ public sealed class CloudInitToolTests : IDisposable
     [MemberData(nameof(TemplateRendererTests.HostileValues), MemberType = typeof(TemplateRendererTests))]
     public async Task UserData_HostileValues_PyYamlSafeLoadSeesSameStrings(string value)
     {
-        var python = ExternalTool.Require("python3", "python3");
+        // Prefer the system interpreter: it is the one cloud-init runs on, with Debian's python3-yaml.
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : ExternalTool.Require("python3", "python3");
         var (probe, _, _) = await ExternalTool.RunAsync(python, ["-c", "import yaml"]);
         Assert.SkipUnless(probe == 0, "python3 has no yaml module (Debian package python3-yaml)");
         var spec = CloudInitSamples.Spec() with

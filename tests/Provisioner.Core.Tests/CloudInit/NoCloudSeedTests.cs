@@ -208,6 +208,60 @@ public sealed class NoCloudSeedTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// cloud-init's own NoCloud data source (Debian package cloud-init, run by the system python3 it is
+    /// installed for) reads the seed through a FUSE mount, as it would read the mounted device in a guest.
+    /// </summary>
+    [Fact]
+    public async Task CloudInitNoCloudDataSource_MountedSeed_SeesOurInstanceHostNetworkAndUserData()
+    {
+        ExternalTool.Require("cloud-init", "cloud-init");
+        const string python = "/usr/bin/python3";
+        Assert.SkipUnless(File.Exists(python), $"{python} (the interpreter cloud-init is installed for) is missing");
+        var fuseiso = ExternalTool.Require("fuseiso", "fuseiso");
+        var fusermount = ExternalTool.Require("fusermount", "fuse");
+        Assert.SkipUnless(File.Exists("/dev/fuse"), "no /dev/fuse: FUSE is unavailable in this environment");
+        var documents = Documents();
+        var iso = await WriteImageAsync(documents);
+        var mountPoint = Directory.CreateDirectory(Path.Combine(_dir, "mnt")).FullName;
+        var cloudDir = Directory.CreateDirectory(Path.Combine(_dir, "cloud")).FullName;
+        Directory.CreateDirectory(Path.Combine(cloudDir, "seed"));
+        // NoCloud's seed directory is <cloud_dir>/seed/nocloud; point it at the mounted image.
+        File.CreateSymbolicLink(Path.Combine(cloudDir, "seed", "nocloud"), mountPoint);
+        const string script = """
+            import json, sys
+            from cloudinit import helpers
+            from cloudinit.sources.DataSourceNoCloud import DataSourceNoCloud
+            paths = helpers.Paths({"cloud_dir": sys.argv[1], "run_dir": sys.argv[1] + "/run"})
+            ds = DataSourceNoCloud({"datasource": {"NoCloud": {"fs_label": None}}}, None, paths)
+            ok = ds.get_data()
+            print(json.dumps({"ok": ok, "instance_id": ds.get_instance_id(), "hostname": ds.metadata.get("local-hostname"),
+                              "network": ds.network_config, "userdata": ds.get_userdata_raw().decode("utf-8")}))
+            """;
+
+        var (exit, stdout, stderr) = await ExternalTool.RunAsync(fuseiso, [iso, mountPoint]);
+        Assert.SkipUnless(exit == 0, $"fuseiso could not mount here ({exit}): {stdout}{stderr}");
+        try
+        {
+            (exit, stdout, stderr) = await ExternalTool.RunAsync(python, ["-c", script, cloudDir]);
+        }
+        finally
+        {
+            await ExternalTool.RunAsync(fusermount, ["-u", mountPoint]);
+        }
+
+        Assert.True(exit == 0, $"cloud-init's NoCloud data source failed ({exit}): {stderr}");
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("ok").GetBoolean());
+        Assert.Equal(documents.InstanceId, root.GetProperty("instance_id").GetString());
+        Assert.Equal("web-1", root.GetProperty("hostname").GetString());
+        Assert.Equal(documents.UserData.Reveal(), root.GetProperty("userdata").GetString());
+        var network = root.GetProperty("network");
+        Assert.Equal(2, network.GetProperty("version").GetInt32());
+        Assert.Equal("52:54:00:12:34:56", network.GetProperty("ethernets").GetProperty("eth0").GetProperty("match").GetProperty("macaddress").GetString());
+    }
+
     [Fact]
     public async Task KernelLoopMount_SeedImage_ShowsDocumentsUnderRealNames()
     {
