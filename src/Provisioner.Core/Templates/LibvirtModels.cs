@@ -137,10 +137,10 @@ internal static class LibvirtModels
         };
     }
 
-    public static ScriptObject NodeMetadata(NodeMetadata metadata, bool qualified)
+    public static ScriptObject NodeMetadata(NodeMetadata metadata, bool qualified, string path = "metadata")
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        metadata.Validate("metadata");
+        Check.NotNull(path, metadata);
+        metadata.Validate(path);
         return new ScriptObject
         {
             ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,
@@ -157,10 +157,10 @@ internal static class LibvirtModels
         };
     }
 
-    public static ScriptObject NetworkMetadata(NetworkMetadata metadata, bool qualified)
+    public static ScriptObject NetworkMetadata(NetworkMetadata metadata, bool qualified, string path = "metadata")
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        metadata.Validate("metadata");
+        Check.NotNull(path, metadata);
+        metadata.Validate(path);
         return new ScriptObject
         {
             ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,
