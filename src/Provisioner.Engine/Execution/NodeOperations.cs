@@ -214,8 +214,22 @@ public sealed class NodeOperations
                 .FirstOrDefault(d => Path.GetFileName((string?)d.Element("source")?.Attribute("file") ?? string.Empty) == node.SeedVolume);
             if (seedDisk is not null)
             {
-                var impact = domain.IsActive ? DomainModificationImpact.Live | DomainModificationImpact.Config : DomainModificationImpact.Config;
-                domain.DetachDevice(seedDisk.ToString(), impact);
+                if (domain.IsActive)
+                {
+                    try
+                    {
+                        // Unplug it from the running guest at once, so the key material is gone from the guest too.
+                        domain.DetachDevice(seedDisk.ToString(), DomainModificationImpact.Live);
+                    }
+                    catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.OperationUnsupported)
+                    {
+                        // A driver without hot-unplug (libvirt's test driver): the persistent definition below
+                        // still drops the disk, and the file is deleted, so the next boot has no seed.
+                    }
+                }
+
+                seedDisk.Remove();
+                using var redefined = host.Connection.DefineDomain(definition.ToString());
             }
         }
 
