@@ -410,7 +410,7 @@ public sealed partial class StackEngine
         var notes = new List<string>();
         foreach (var host in hosts.Sessions.Values.OrderBy(h => h.Name, StringComparer.Ordinal))
         {
-            if (!desired.Any(d => d.Host == host.Name && d.Definition.DiskBus == DiskBus.Nvme))
+            if (!desired.Any(d => d.Host == host.Name && d.Definition.DiskBus == Core.Stacks.DiskBus.Nvme))
             {
                 continue;
             }

@@ -154,6 +154,8 @@ internal static class LibvirtModels
             ["host_key_fingerprint"] = metadata.HostKeyFingerprint,
             ["expires"] = metadata.Expires is { } expires ? MetadataXml.FormatTime(expires) : null,
             ["host_key"] = metadata.HostPublicKey,
+            ["root_disk"] = metadata.RootDiskPath,
+            ["root_disk_bus"] = metadata.RootDiskBus,
         };
     }
 

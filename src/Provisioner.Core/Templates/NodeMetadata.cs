@@ -38,6 +38,15 @@ public sealed record NodeMetadata
     public string? HostPublicKey { get; init; }
 
     /// <summary>
+    /// Path of the root disk file on the host. Recorded because an NVMe disk given to QEMU through
+    /// <c>&lt;qemu:commandline&gt;</c> is not a libvirt disk, and drivers that do not speak QEMU drop those arguments.
+    /// </summary>
+    public string? RootDiskPath { get; init; }
+
+    /// <summary>The root disk's bus as the stack asked for it (<c>virtio</c> or <c>nvme</c>).</summary>
+    public string? RootDiskBus { get; init; }
+
+    /// <summary>
     /// Reads the block back from XML: either as virDomainGetMetadata returns it (an unqualified
     /// <c>&lt;node&gt;</c>), or from domain XML or any element containing the block, where elements are
     /// matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by prefix.
@@ -56,6 +65,8 @@ public sealed record NodeMetadata
             HostKeyFingerprint = MetadataXml.Required(root, "host-key-fingerprint"),
             Expires = MetadataXml.Time(root, "expires"),
             HostPublicKey = MetadataXml.Optional(root, "host-key"),
+            RootDiskPath = MetadataXml.Optional(root, "root-disk"),
+            RootDiskBus = MetadataXml.Optional(root, "root-disk-bus"),
         };
     }
 

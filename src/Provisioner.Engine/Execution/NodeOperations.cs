@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
@@ -107,6 +106,8 @@ public sealed class NodeOperations
             Created = created,
             HostKeyFingerprint = hostKey.Fingerprint,
             HostPublicKey = hostKey.PublicKey.ToPublicKeyLine(),
+            RootDiskPath = rootPath,
+            RootDiskBus = node.Definition.DiskBus == StackDiskBus.Nvme ? "nvme" : "virtio",
         };
 
         var xml = _templates.RenderDomain(DomainSpecFor(context, host, node, rootPath, seedPath, metadata, passthroughNvme));
@@ -193,7 +194,8 @@ public sealed class NodeOperations
                     domain.Destroy();
                 }
 
-                domain.Undefine(DomainUndefineFlags.ManagedSave | DomainUndefineFlags.SnapshotsMetadata | DomainUndefineFlags.Nvram);
+                // Nodes boot with BIOS, so there is no NVRAM to remove; managed-save images and snapshot metadata would block the undefine.
+                domain.Undefine(DomainUndefineFlags.ManagedSave | DomainUndefineFlags.SnapshotsMetadata);
             }
         }
 
@@ -236,7 +238,7 @@ public sealed class NodeOperations
         HostOperations.DeleteVolume(host, node.SeedVolume);
     }
 
-    private byte[] BuildSeed(StackRunContext context, DesiredNode node, SshKeyPair hostKey, DateTimeOffset created)
+    private static byte[] BuildSeed(StackRunContext context, DesiredNode node, SshKeyPair hostKey, DateTimeOffset created)
     {
         var extras = context.Extras?.Invoke(node) ?? NodeProvisioningExtras.None;
         var authorized = new List<string> { context.AdminKey.PublicKeyOpenSsh };

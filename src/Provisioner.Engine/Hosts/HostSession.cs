@@ -69,13 +69,14 @@ public sealed class HostSession : IDisposable
                 // The test driver has no domain capabilities; NVMe support then counts as absent.
             }
 
+            var nodeInfo = connection.GetNodeInfo();
             return new HostSession(
                 definition,
                 connection,
                 owned,
                 HostCapabilities.Parse(capabilitiesXml, domainCapabilitiesXml),
-                connection.GetNodeInfo(),
-                connection.GetFreeMemoryBytes());
+                nodeInfo,
+                FreeMemory(connection, nodeInfo));
         }
         catch
         {
@@ -85,6 +86,31 @@ public sealed class HostSession : IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The host's free memory as libvirt reports it; for drivers that cannot report it (libvirt's
+    /// test driver with a custom node file), total memory minus what running domains were given.
+    /// </summary>
+    private static ulong FreeMemory(Connection connection, NodeInfo nodeInfo)
+    {
+        try
+        {
+            return connection.GetFreeMemoryBytes();
+        }
+        catch (LibvirtException ex) when (ex.Code is ErrorCode.InternalError or ErrorCode.NoSupport or ErrorCode.OperationUnsupported or ErrorCode.None)
+        {
+            ulong used = 0;
+            foreach (var domain in connection.ListDomains(DomainListFilter.Active))
+            {
+                using (domain)
+                {
+                    used += domain.GetInfo().MemoryBytes;
+                }
+            }
+
+            return nodeInfo.MemoryBytes > used ? nodeInfo.MemoryBytes - used : 0;
         }
     }
 

@@ -94,12 +94,12 @@ public sealed class TestDriverLab : IDisposable
     /// <summary>A stack over the lab's hosts; <paramref name="nodes"/> is the YAML list under provisioner:nodes.</summary>
     public StackDefinition Stack(string nodes, string name = "lab", string? extraHosts = null)
     {
-        var hosts = string.Join("\n", HostNames.Select((h, i) => $"""
-                - name: {h}
-                  uri: {Uri(h)}
-                  region: {Region}
-                  zone: z{i + 1}
-                  pool: {{ name: {name}-pool, path: /var/lib/provisioner/{name}, media: {Media} }}
+        var hosts = string.Join("\n", HostNames.Select((h, i) => $$"""
+                - name: {{h}}
+                  uri: {{Uri(h)}}
+                  region: {{Region}}
+                  zone: z{{i + 1}}
+                  pool: { name: {{name}}-pool, path: /var/lib/provisioner/{{name}}, media: {{Media}} }
             """));
         var yaml = $"""
             config:
@@ -124,6 +124,7 @@ public sealed class TestDriverLab : IDisposable
         return StackLoader.Parse(yaml, name, "lab.yaml");
     }
 
+    /// <summary>The lab's own connection to a host (shared with the engine: do not dispose it).</summary>
     public Connection Connection(string host) => Connector.Connect(new HostDefinition
     {
         Name = host,
