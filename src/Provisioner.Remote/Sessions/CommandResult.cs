@@ -30,8 +30,9 @@ public sealed record CommandResult(int ExitCode, string StdOut, string StdErr)
             return this;
         }
 
+        // A result built by hand (a fake in the engine's tests) may have no endpoint; say so rather than invent one.
         throw new RemoteCommandException(
-            Endpoint ?? new SshEndpoint("localhost", "root"), Command, ExitCode, ExitSignal, Tail(StdErr));
+            Endpoint ?? new SshEndpoint("unknown.invalid", "unknown"), Command, ExitCode, ExitSignal, Tail(StdErr));
     }
 
     /// <summary>The last <see cref="TailLines"/> lines of <paramref name="text"/>, at most <see cref="TailCharacters"/> characters.</summary>

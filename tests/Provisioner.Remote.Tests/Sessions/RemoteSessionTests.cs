@@ -46,6 +46,22 @@ public sealed class RemoteSessionTests(SshdFixture sshd)
         Assert.Equal(0, (await session.RunAsync(ShellCommand.Create("true"), Ct)).ExitCode);
     }
 
+    [Theory]
+    [InlineData("ecdsa", "ecdsa-sha2-nistp256")]
+    [InlineData("rsa", "ssh-rsa")]
+    public async Task ConnectAsync_ServerWithSeveralHostKeys_VerifiesWhicheverIsPinned(string type, string algorithm)
+    {
+        RequireSshd();
+        Assert.SkipUnless(sshd.ExtraHostKeyLines.ContainsKey(type), $"ssh-keygen could not make an {type} host key for the fixture");
+        var pin = PinnedHostKey.FromPublicKeyLine(sshd.ExtraHostKeyLines[type]);
+        Assert.Equal(algorithm, pin.Algorithm);
+
+        await using var session = await RemoteSession.ConnectAsync(sshd.Endpoint, pin, sshd.ClientKey.PrivateKeyOpenSsh, ConnectTimeout, Ct);
+
+        Assert.Equal(pin, session.HostKey);
+        Assert.Equal(0, (await session.RunAsync(ShellCommand.Create("true"), Ct)).ExitCode);
+    }
+
     [Fact]
     public async Task ConnectAsync_WrongPin_ThrowsMismatchNamingBothFingerprints_BeforeAuthentication()
     {

@@ -30,6 +30,12 @@ public sealed class SshdFixture : IAsyncLifetime
     /// <summary>A key the server does not accept.</summary>
     public SshKeyPair UnauthorizedKey { get; } = SshKeyPair.GenerateEd25519("rmtest-stranger");
 
+    /// <summary>
+    /// Public key lines of extra host keys (ECDSA, RSA) made with ssh-keygen, when it is installed: a server with
+    /// several host keys, as cloud-init leaves one, must still be verified against the pinned key alone.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ExtraHostKeyLines { get; private set; } = new Dictionary<string, string>();
+
     public int Port { get; private set; }
 
     public string Directory => _directory?.Path ?? throw new InvalidOperationException("sshd fixture not started");
@@ -55,9 +61,31 @@ public sealed class SshdFixture : IAsyncLifetime
         }
 
         _directory = new TempDirectory("rmtest-sshd-");
+        // Other users log in too (SudoUserFixture), and sshd reads authorized_keys as the user who logs in.
+        File.SetUnixFileMode(Directory, (UnixFileMode)0b111_101_101);
         var hostKeyFile = Path.Combine(Directory, "ssh_host_ed25519_key");
         await SshKeyFiles.WriteKeyPairAsync(hostKeyFile, HostKey, CancellationToken.None);
-        await File.WriteAllTextAsync(AuthorizedKeysFile, ClientKey.PublicKeyOpenSsh + "\n");
+        await SshKeyFiles.WritePublicKeyAsync(AuthorizedKeysFile, ClientKey.PublicKeyOpenSsh, CancellationToken.None);
+
+        var hostKeyLines = new List<string> { "HostKey " + hostKeyFile };
+        var extraKeys = new Dictionary<string, string>();
+        if (LocalProcess.Find("ssh-keygen") is { } keygen)
+        {
+            foreach (var (type, bits) in new[] { ("ecdsa", "256"), ("rsa", "3072") })
+            {
+                var file = Path.Combine(Directory, $"ssh_host_{type}_key");
+                var made = await LocalProcess.RunAsync(keygen, ["-q", "-t", type, "-b", bits, "-N", "", "-C", "", "-f", file]);
+                if (made.ExitCode == 0)
+                {
+                    // Listed before the Ed25519 key: a client that let the server choose would be offered these.
+                    hostKeyLines.Insert(0, "HostKey " + file);
+                    extraKeys[type] = (await File.ReadAllTextAsync(file + ".pub")).Trim();
+                }
+            }
+        }
+
+        ExtraHostKeyLines = extraKeys;
+        var hostKeyConfig = string.Join('\n', hostKeyLines);
 
         // sshd refuses to start without its privilege separation directory; on a machine without systemd nobody made it.
         System.IO.Directory.CreateDirectory("/run/sshd");
@@ -67,7 +95,7 @@ public sealed class SshdFixture : IAsyncLifetime
         await File.WriteAllTextAsync(config, $"""
             Port {Port}
             ListenAddress 127.0.0.1
-            HostKey {hostKeyFile}
+            {hostKeyConfig}
             PidFile {Path.Combine(Directory, "sshd.pid")}
             AuthorizedKeysFile {AuthorizedKeysFile}
             UsePAM no
