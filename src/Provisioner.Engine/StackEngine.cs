@@ -50,7 +50,20 @@ public sealed record StackEngineOptions
     public Func<StackDefinition, DesiredNode, NodeProvisioningExtras>? Extras { get; init; }
 }
 
-/// <summary>The result of <see cref="StackEngine.UpAsync"/>.</summary>
+/// <summary>Per-run choices for <c>StackEngine.UpAsync</c>.</summary>
+public sealed record UpOptions
+{
+    /// <summary>Defaults: no expiry, wait for readiness.</summary>
+    public static readonly UpOptions Default = new();
+
+    /// <summary>
+    /// The expiry to record on a node created in this run (sandboxes), by node name; null for none.
+    /// Existing nodes keep what their metadata says.
+    /// </summary>
+    public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
+}
+
+/// <summary>The result of <c>StackEngine.UpAsync</c>.</summary>
 /// <param name="Plan">What was planned (and done).</param>
 /// <param name="Changed">False when nothing needed doing.</param>
 /// <param name="Nodes">Every node of the stack as it is now.</param>
@@ -146,9 +159,16 @@ public sealed partial class StackEngine
     /// <summary>Brings the stack to its definition. A second run with nothing changed does nothing.</summary>
     /// <exception cref="PlanRejectedException">Some nodes cannot be placed; nothing was changed.</exception>
     /// <exception cref="StepFailedException">A step failed; the message names it. Running up again continues.</exception>
-    public async Task<UpResult> UpAsync(StackDefinition stack, CancellationToken cancellationToken)
+    public Task<UpResult> UpAsync(StackDefinition stack, CancellationToken cancellationToken) =>
+        UpAsync(stack, UpOptions.Default, cancellationToken);
+
+    /// <summary>Brings the stack to its definition, with per-run <paramref name="options"/>.</summary>
+    /// <exception cref="PlanRejectedException">Some nodes cannot be placed; nothing was changed.</exception>
+    /// <exception cref="StepFailedException">A step failed; the message names it. Running up again continues.</exception>
+    public async Task<UpResult> UpAsync(StackDefinition stack, UpOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(options);
         using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
         var image = await _options.Images.PeekAsync(stack.Image, cancellationToken).ConfigureAwait(false);
         var (plan, desired, observed) = Plan(stack, hosts, image);
@@ -185,6 +205,7 @@ public sealed partial class StackEngine
         var context = new StackRunContext(stack, keys, image, hosts.Sessions)
         {
             Extras = _options.Extras is null ? null : node => _options.Extras(stack, node),
+            ExpiryFor = options.ExpiryFor,
         };
 
         var graph = BuildUpGraph(context, plan, desired, observed, imageFile);
@@ -258,6 +279,28 @@ public sealed partial class StackEngine
         await RunAsync(graph, cancellationToken).ConfigureAwait(false);
         _options.Keys.Delete(stack.Name);
         return new StackPlan { Stack = stack.Name, Resources = changes, Unplaced = [] };
+    }
+
+    /// <summary>Sets (or clears) a node's expiry in its libvirt metadata, where every copy of the tool sees it.</summary>
+    /// <exception cref="KeyNotFoundException">The stack has no such node.</exception>
+    public async Task SetExpiryAsync(StackDefinition stack, string node, DateTimeOffset? expires, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
+        var observed = ReadAll(stack, hosts);
+        var found = observed.Values.SelectMany(h => h.Nodes.Values).FirstOrDefault(n => n.Name == node)
+            ?? throw new KeyNotFoundException($"stack '{stack.Name}' has no node '{node}'");
+        using var domain = hosts.Sessions[found.Host].Connection.LookupDomain(found.DomainName);
+        var impact = domain.IsActive ? LibvirtSharp.DomainModificationImpact.Live | LibvirtSharp.DomainModificationImpact.Config : LibvirtSharp.DomainModificationImpact.Config;
+        domain.SetMetadata(ProvisionerXml.NodeNamespace, ProvisionerXml.Prefix, _options.Templates.RenderNodeMetadata(found.Metadata with { Expires = expires }).Markup, impact);
+    }
+
+    /// <summary>Reads the stack's nodes back from libvirt, as they are, without a definition to compare with.</summary>
+    public async Task<IReadOnlyList<ObservedNode>> InventoryAsync(StackDefinition stack, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
+        return [.. ReadAll(stack, hosts).Values.SelectMany(h => h.Nodes.Values).OrderBy(n => n.Name, StringComparer.Ordinal)];
     }
 
     /// <summary>What exists for the stack, and whether it matches the definition.</summary>

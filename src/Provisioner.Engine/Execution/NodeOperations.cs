@@ -108,6 +108,7 @@ public sealed class NodeOperations
             HostPublicKey = hostKey.PublicKey.ToPublicKeyLine(),
             RootDiskPath = rootPath,
             RootDiskBus = node.Definition.DiskBus == StackDiskBus.Nvme ? "nvme" : "virtio",
+            Expires = context.ExpiryFor?.Invoke(node.Name),
         };
 
         var xml = _templates.RenderDomain(DomainSpecFor(context, host, node, rootPath, seedPath, metadata, passthroughNvme));

@@ -35,6 +35,9 @@ public sealed class StackRunContext
     /// Kubernetes features), added to the node's cloud-init. Null adds nothing.
     /// </summary>
     public Func<DesiredNode, NodeProvisioningExtras>? Extras { get; init; }
+
+    /// <summary>The expiry to record on nodes created in this run, by node name (sandboxes).</summary>
+    public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
 }
 
 /// <summary>Files and commands a feature adds to a node's first boot.</summary>
