@@ -277,10 +277,11 @@ log "making the root filesystem and disk"
 # The filesystem UUID follows from the recipe, so equal recipes give equal filesystems.
 fs_uuid=$(printf '%s' "${recipe_hash}" | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
 fs_mib=$((DISK_SIZE_MIB - PART_START_SECTOR * 512 / 1048576))
+truncate -s "${fs_mib}M" "${work}/root.ext4"
 # GRUB 2.06 cannot read metadata_csum_seed or orphan_file: keep them off whatever mke2fs.conf says.
 E2FSPROGS_FAKE_TIME=${FIXED_EPOCH} mkfs.ext4 -q -F -L "${ROOT_LABEL}" -U "${fs_uuid}" \
     -E "hash_seed=${fs_uuid}" -O '^metadata_csum_seed,^orphan_file' \
-    -d "${rootfs}" "${work}/root.ext4" "${fs_mib}M"
+    -d "${rootfs}" "${work}/root.ext4"
 rm -rf --one-file-system "${rootfs}"
 
 disk=${work}/disk.raw
