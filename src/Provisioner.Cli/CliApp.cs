@@ -77,6 +77,14 @@ public static class CliApp
         {
             return Report(output, "cancelled; running the same command again continues where it stopped", ExitCodes.Cancelled);
         }
+        catch (Engine.Sandboxes.SandboxInputException e)
+        {
+            return Report(output, e.Message, ExitCodes.BadInput);
+        }
+        catch (Engine.Sandboxes.SandboxOperationException e)
+        {
+            return Report(output, e.Message, ExitCodes.Failed);
+        }
         catch (CliException e)
         {
             return Report(output, e.Message, e.ExitCode);

@@ -30,6 +30,9 @@ public sealed record CliEnvironment
     /// <summary>Random source for generated names.</summary>
     public Func<int, string> RandomHex { get; init; } = length => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes((length + 1) / 2))[..length];
 
+    /// <summary>Where the reap lock lives; null: the tool's state directory (tests use a temp folder).</summary>
+    public string? StateDirectory { get; init; }
+
     /// <summary>Whether Ctrl+C is hooked (the real process only).</summary>
     public bool HandleProcessTermination { get; init; }
 
