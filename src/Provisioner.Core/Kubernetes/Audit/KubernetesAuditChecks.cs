@@ -89,7 +89,7 @@ public static class KubernetesAuditChecks
     }
 
     /// <summary>Reads <c>- --name=value</c> from a static pod manifest.</summary>
-    internal static AuditVerdict ArgumentVerdict(string stdout, int exit, ComponentArgument argument)
+    public static AuditVerdict ArgumentVerdict(string stdout, int exit, ComponentArgument argument)
     {
         if (exit != 0)
         {
@@ -113,7 +113,8 @@ public static class KubernetesAuditChecks
             : new AuditVerdict(false, $"--{argument.Name}={actual}, expected {argument.Value}");
     }
 
-    internal static AuditVerdict AnonymousVerdict(string stdout, int exit)
+    /// <summary>Judges an AuthenticationConfiguration: anonymous off, or limited to the health endpoints.</summary>
+    public static AuditVerdict AnonymousVerdict(string stdout, int exit)
     {
         if (exit != 0 || Load(stdout) is not { } root)
         {
@@ -133,7 +134,8 @@ public static class KubernetesAuditChecks
             : new AuditVerdict(false, paths.Count == 0 ? "anonymous requests allowed everywhere" : "anonymous requests also for " + string.Join(", ", extra));
     }
 
-    internal static AuditVerdict EncryptionVerdict(string stdout, int exit)
+    /// <summary>Judges the provider names of an EncryptionConfiguration (first one must encrypt).</summary>
+    public static AuditVerdict EncryptionVerdict(string stdout, int exit)
     {
         var providers = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.TrimEnd(':')).ToList();
         if (exit != 0 || providers.Count == 0)
@@ -146,7 +148,8 @@ public static class KubernetesAuditChecks
             : new AuditVerdict(false, $"first provider is {providers[0]}");
     }
 
-    internal static AuditVerdict PodSecurityVerdict(string stdout, int exit, PodSecurityRuleSet rules)
+    /// <summary>Judges an AdmissionConfiguration against <paramref name="rules"/>.</summary>
+    public static AuditVerdict PodSecurityVerdict(string stdout, int exit, PodSecurityRuleSet rules)
     {
         if (exit != 0 || Load(stdout) is not { } root)
         {
@@ -168,7 +171,8 @@ public static class KubernetesAuditChecks
         return new AuditVerdict(true, $"restricted at {rules.PolicyVersionTag}; exempt: {string.Join(", ", exempt)}");
     }
 
-    internal static AuditVerdict KubeletVerdict(string stdout, int exit, KubernetesHardening.KubeletSetting setting)
+    /// <summary>Judges one setting of a kubelet configuration file.</summary>
+    public static AuditVerdict KubeletVerdict(string stdout, int exit, KubernetesHardening.KubeletSetting setting)
     {
         if (exit != 0 || Load(stdout) is not { } root)
         {
@@ -188,7 +192,8 @@ public static class KubernetesAuditChecks
             : new AuditVerdict(false, $"{setting.Path}: {actual ?? "unset"}, expected {setting.Value}");
     }
 
-    internal static AuditVerdict ModeVerdict(string stdout, int exit, UnixFileMode maximum)
+    /// <summary>Judges <c>stat -c '%a %U:%G'</c> output: root:root and no bit beyond <paramref name="maximum"/>.</summary>
+    public static AuditVerdict ModeVerdict(string stdout, int exit, UnixFileMode maximum)
     {
         var parts = stdout.Trim().Split(' ');
         if (exit != 0 || parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out _))
