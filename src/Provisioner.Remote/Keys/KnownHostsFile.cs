@@ -76,15 +76,17 @@ public static class KnownHostsFile
     /// <param name="endpoint">Where to log in.</param>
     /// <param name="identityFile">Absolute path of the private key file.</param>
     /// <param name="knownHostsFile">Absolute path of the known_hosts file.</param>
-    /// <exception cref="ArgumentException">A path is relative or contains <c>$</c> or control characters, which ssh would expand or split.</exception>
+    /// <exception cref="ArgumentException">A path is relative or contains <c>$</c> or control characters, which ssh would
+    /// expand or split, or the identity file path contains <c>%</c> (ssh checks that file before expanding %-tokens in it,
+    /// so no escaping works there).</exception>
     public static string FormatSshCommand(SshEndpoint endpoint, string identityFile, string knownHostsFile)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var argv = new List<string>
         {
             "ssh",
-            "-i", EscapeSshPath(identityFile, nameof(identityFile), quoteForConfig: false),
-            "-o", "UserKnownHostsFile=" + EscapeSshPath(knownHostsFile, nameof(knownHostsFile), quoteForConfig: true),
+            "-i", EscapeSshPath(identityFile, nameof(identityFile), isConfigValue: false),
+            "-o", "UserKnownHostsFile=" + EscapeSshPath(knownHostsFile, nameof(knownHostsFile), isConfigValue: true),
             "-o", "StrictHostKeyChecking=yes",
             "-o", "IdentitiesOnly=yes",
         };
@@ -99,8 +101,9 @@ public static class KnownHostsFile
     }
 
     // ssh expands %-tokens (and ${VAR}) in both -i and UserKnownHostsFile, and splits -o values at whitespace
-    // unless they are in double quotes.
-    private static string EscapeSshPath(string path, string name, bool quoteForConfig)
+    // unless they are in double quotes. For -i it also checks the raw path exists before expanding, so neither
+    // "%" nor "%%" works there.
+    private static string EscapeSshPath(string path, string name, bool isConfigValue)
     {
         ArgumentNullException.ThrowIfNull(path, name);
         ShellQuote.Validate(path, name);
@@ -114,8 +117,13 @@ public static class KnownHostsFile
             throw new ArgumentException($"{name}: '{path}' contains '$' or a control character, which ssh would expand or misread.", name);
         }
 
+        if (!isConfigValue && path.Contains('%', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{name}: '{path}' contains '%', which ssh would expand as a token in an identity file path.", name);
+        }
+
         var escaped = path.Replace("%", "%%", StringComparison.Ordinal);
-        if (quoteForConfig && escaped.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '\\'))
+        if (isConfigValue && escaped.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '\\'))
         {
             escaped = "\"" + escaped.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
         }

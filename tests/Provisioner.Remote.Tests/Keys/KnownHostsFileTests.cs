@@ -68,9 +68,9 @@ public sealed class KnownHostsFileTests
     [Fact]
     public void FormatSshCommand_OtherPortAndAwkwardPaths_QuotedAndEscaped()
     {
-        var command = KnownHostsFile.FormatSshCommand(new SshEndpoint("192.0.2.7", 2222, "admin"), "/tmp/my keys/100%/id", "/tmp/my keys/known hosts");
+        var command = KnownHostsFile.FormatSshCommand(new SshEndpoint("192.0.2.7", 2222, "admin"), "/tmp/my keys/id", "/tmp/100% keys/known hosts");
         Assert.Equal(
-            "ssh -i '/tmp/my keys/100%%/id' -o UserKnownHostsFile='\"/tmp/my keys/known hosts\"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -p 2222 admin@192.0.2.7",
+            "ssh -i '/tmp/my keys/id' -o UserKnownHostsFile='\"/tmp/100%% keys/known hosts\"' -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -p 2222 admin@192.0.2.7",
             command);
     }
 
@@ -78,6 +78,7 @@ public sealed class KnownHostsFileTests
     [InlineData("relative/key")]
     [InlineData("/tmp/${HOME}/key")]
     [InlineData("/tmp/line\nbreak")]
+    [InlineData("/tmp/100%/key")]
     public void FormatSshCommand_UnusablePath_Throws(string path) =>
         Assert.Throws<ArgumentException>(() => KnownHostsFile.FormatSshCommand(new SshEndpoint("192.0.2.7", "admin"), path, "/tmp/kh"));
 }
