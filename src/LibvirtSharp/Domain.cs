@@ -140,6 +140,8 @@ public sealed class Domain : IDisposable
     /// <summary>
     /// Shuts the domain down gracefully and, if it is still running when <paramref name="gracePeriod"/> has
     /// passed, destroys it. The wait polls the domain state; the libvirt calls themselves are short and blocking.
+    /// A domain that refuses the shutdown request outright (a paused domain: qemu reports "not running") is
+    /// destroyed at once instead of waiting out the grace period.
     /// </summary>
     /// <param name="gracePeriod">How long the guest gets to shut down by itself.</param>
     /// <param name="ct">Cancels the wait (the domain is then left as it is, not destroyed).</param>
@@ -157,10 +159,17 @@ public sealed class Domain : IDisposable
         {
             Shutdown();
         }
-        catch (LibvirtException ex) when (ex.Code == ErrorCode.OperationInvalid && !IsActive)
+        catch (LibvirtException ex) when (ex.Code == ErrorCode.OperationInvalid)
         {
-            // It stopped between the check and the request.
-            return ShutdownOutcome.ShutDown;
+            if (!IsActive)
+            {
+                // It stopped between the check and the request.
+                return ShutdownOutcome.ShutDown;
+            }
+
+            // The guest cannot be asked (for example it is paused, which qemu reports as "not running"):
+            // waiting would only burn the grace period.
+            return DestroyIfActive();
         }
 
         var started = timeProvider.GetTimestamp();
@@ -181,6 +190,11 @@ public sealed class Domain : IDisposable
                 .ConfigureAwait(false);
         }
 
+        return DestroyIfActive();
+    }
+
+    private ShutdownOutcome DestroyIfActive()
+    {
         try
         {
             Destroy();

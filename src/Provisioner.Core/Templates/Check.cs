@@ -47,7 +47,7 @@ internal static partial class Check
         }
     }
 
-    /// <summary>Free text that must be present and representable (no control characters other than none).</summary>
+    /// <summary>Free text that must be present and free of control characters (line breaks only where allowed).</summary>
     public static void Text(string path, string? value, bool allowLineBreaks = false)
     {
         if (string.IsNullOrEmpty(value))

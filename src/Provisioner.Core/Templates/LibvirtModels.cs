@@ -137,10 +137,10 @@ internal static class LibvirtModels
         };
     }
 
-    public static ScriptObject NodeMetadata(NodeMetadata metadata, bool qualified)
+    public static ScriptObject NodeMetadata(NodeMetadata metadata, bool qualified, string path = "metadata")
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        metadata.Validate("metadata");
+        Check.NotNull(path, metadata);
+        metadata.Validate(path);
         return new ScriptObject
         {
             ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,
@@ -153,13 +153,16 @@ internal static class LibvirtModels
             ["created"] = MetadataXml.FormatTime(metadata.Created),
             ["host_key_fingerprint"] = metadata.HostKeyFingerprint,
             ["expires"] = metadata.Expires is { } expires ? MetadataXml.FormatTime(expires) : null,
+            ["host_key"] = metadata.HostPublicKey,
+            ["root_disk"] = metadata.RootDiskPath,
+            ["root_disk_bus"] = metadata.RootDiskBus,
         };
     }
 
-    public static ScriptObject NetworkMetadata(NetworkMetadata metadata, bool qualified)
+    public static ScriptObject NetworkMetadata(NetworkMetadata metadata, bool qualified, string path = "metadata")
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        metadata.Validate("metadata");
+        Check.NotNull(path, metadata);
+        metadata.Validate(path);
         return new ScriptObject
         {
             ["prefix"] = qualified ? ProvisionerXml.Prefix + ":" : string.Empty,

@@ -32,6 +32,21 @@ public sealed record NodeMetadata
     public DateTimeOffset? Expires { get; init; }
 
     /// <summary>
+    /// The node's SSH host public key as an OpenSSH line (<c>ssh-ed25519 AAAA…</c>). Public, so it may live in
+    /// libvirt metadata; it lets any copy of the tool pin the key and write known_hosts files.
+    /// </summary>
+    public string? HostPublicKey { get; init; }
+
+    /// <summary>
+    /// Path of the root disk file on the host. Recorded because an NVMe disk given to QEMU through
+    /// <c>&lt;qemu:commandline&gt;</c> is not a libvirt disk, and drivers that do not speak QEMU drop those arguments.
+    /// </summary>
+    public string? RootDiskPath { get; init; }
+
+    /// <summary>The root disk's bus as the stack asked for it (<c>virtio</c> or <c>nvme</c>).</summary>
+    public string? RootDiskBus { get; init; }
+
+    /// <summary>
     /// Reads the block back from XML: either as virDomainGetMetadata returns it (an unqualified
     /// <c>&lt;node&gt;</c>), or from domain XML or any element containing the block, where elements are
     /// matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by prefix.
@@ -49,6 +64,9 @@ public sealed record NodeMetadata
             Created = MetadataXml.Time(root, "created") ?? throw new FormatException("node metadata lacks <created>"),
             HostKeyFingerprint = MetadataXml.Required(root, "host-key-fingerprint"),
             Expires = MetadataXml.Time(root, "expires"),
+            HostPublicKey = MetadataXml.Optional(root, "host-key"),
+            RootDiskPath = MetadataXml.Optional(root, "root-disk"),
+            RootDiskBus = MetadataXml.Optional(root, "root-disk-bus"),
         };
     }
 
@@ -140,6 +158,8 @@ internal static class MetadataXml
         var element = root.Element(root.Name.Namespace + name) ?? throw new FormatException($"metadata lacks <{name}>");
         return element.Value;
     }
+
+    public static string? Optional(XElement root, string name) => root.Element(root.Name.Namespace + name)?.Value;
 
     public static DateTimeOffset? Time(XElement root, string name)
     {

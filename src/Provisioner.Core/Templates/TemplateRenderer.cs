@@ -53,7 +53,7 @@ public sealed partial class TemplateRenderer
     public string RenderDomain(DomainSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var model = LibvirtModels.Domain(spec, RenderMetadataFragment("libvirt/node-metadata.xml.sbn", LibvirtModels.NodeMetadata(spec.Metadata, qualified: true)));
+        var model = LibvirtModels.Domain(spec, RenderMetadataFragment("libvirt/node-metadata.xml.sbn", LibvirtModels.NodeMetadata(spec.Metadata, qualified: true, "domain.metadata")));
         return RenderModel("libvirt/domain.xml.sbn", model);
     }
 
@@ -72,7 +72,7 @@ public sealed partial class TemplateRenderer
     public string RenderNetwork(NetworkSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var model = LibvirtModels.Network(spec, RenderMetadataFragment("libvirt/network-metadata.xml.sbn", LibvirtModels.NetworkMetadata(spec.Metadata, qualified: true)));
+        var model = LibvirtModels.Network(spec, RenderMetadataFragment("libvirt/network-metadata.xml.sbn", LibvirtModels.NetworkMetadata(spec.Metadata, qualified: true, "network.metadata")));
         return RenderModel("libvirt/network.xml.sbn", model);
     }
 

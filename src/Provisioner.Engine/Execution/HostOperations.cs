@@ -244,6 +244,7 @@ public sealed class HostOperations
                 return false;
             }
 
+            pool.Destroy();
             try
             {
                 pool.Delete();
@@ -252,8 +253,6 @@ public sealed class HostOperations
             {
                 // Not every driver deletes a pool's directory; undefining is what matters.
             }
-
-            pool.Destroy();
         }
 
         pool.Undefine();
@@ -273,7 +272,7 @@ public sealed class HostOperations
 
     private static void ConvergeReservations(Network network, List<DhcpHost> wanted)
     {
-        var xml = XElement.Parse(network.GetXml(inactive: true));
+        var xml = XElement.Parse(network.GetXml());
         var present = xml.Elements("ip").Elements("dhcp").Elements("host")
             .ToDictionary(h => ((string?)h.Attribute("mac") ?? string.Empty).ToLowerInvariant(), h => h, StringComparer.Ordinal);
         var flags = network.IsActive ? NetworkUpdateFlags.Live | NetworkUpdateFlags.Config : NetworkUpdateFlags.Config;

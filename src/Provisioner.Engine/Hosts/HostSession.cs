@@ -13,8 +13,11 @@ namespace Provisioner.Engine.Hosts;
 /// </remarks>
 public sealed class HostSession : IDisposable
 {
-    private HostSession(HostDefinition definition, Connection connection, HostCapabilities capabilities, NodeInfo nodeInfo, ulong freeMemoryBytes)
+    private readonly bool _ownsConnection;
+
+    private HostSession(HostDefinition definition, Connection connection, bool ownsConnection, HostCapabilities capabilities, NodeInfo nodeInfo, ulong freeMemoryBytes)
     {
+        _ownsConnection = ownsConnection;
         Definition = definition;
         Connection = connection;
         Capabilities = capabilities;
@@ -42,10 +45,11 @@ public sealed class HostSession : IDisposable
 
     /// <summary>Opens a connection to <paramref name="definition"/> and reads its facts.</summary>
     /// <exception cref="LibvirtException">The host cannot be reached; the message is libvirt's.</exception>
-    public static HostSession Open(HostDefinition definition)
+    public static HostSession Open(HostDefinition definition, IHostConnector connector)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var connection = Connection.Open(definition.Uri.ToString());
+        ArgumentNullException.ThrowIfNull(connector);
+        var (connection, owned) = connector.Connect(definition);
         try
         {
             if (!connection.Uri.StartsWith("test:", StringComparison.Ordinal))
@@ -65,17 +69,48 @@ public sealed class HostSession : IDisposable
                 // The test driver has no domain capabilities; NVMe support then counts as absent.
             }
 
+            var nodeInfo = connection.GetNodeInfo();
             return new HostSession(
                 definition,
                 connection,
+                owned,
                 HostCapabilities.Parse(capabilitiesXml, domainCapabilitiesXml),
-                connection.GetNodeInfo(),
-                connection.GetFreeMemoryBytes());
+                nodeInfo,
+                FreeMemory(connection, nodeInfo));
         }
         catch
         {
-            connection.Dispose();
+            if (owned)
+            {
+                connection.Dispose();
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The host's free memory as libvirt reports it; for drivers that cannot report it (libvirt's
+    /// test driver with a custom node file), total memory minus what running domains were given.
+    /// </summary>
+    private static ulong FreeMemory(Connection connection, NodeInfo nodeInfo)
+    {
+        try
+        {
+            return connection.GetFreeMemoryBytes();
+        }
+        catch (LibvirtException ex) when (ex.Code is ErrorCode.InternalError or ErrorCode.NoSupport or ErrorCode.OperationUnsupported or ErrorCode.None)
+        {
+            ulong used = 0;
+            foreach (var domain in connection.ListDomains(DomainListFilter.Active))
+            {
+                using (domain)
+                {
+                    used += domain.GetInfo().MemoryBytes;
+                }
+            }
+
+            return nodeInfo.MemoryBytes > used ? nodeInfo.MemoryBytes - used : 0;
         }
     }
 
@@ -87,5 +122,11 @@ public sealed class HostSession : IDisposable
     public HostFacts Facts() => new(Name, FreeMemoryBytes, (int)NodeInfo.Cpus);
 
     /// <inheritdoc />
-    public void Dispose() => Connection.Dispose();
+    public void Dispose()
+    {
+        if (_ownsConnection)
+        {
+            Connection.Dispose();
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace Provisioner.Engine.Hosts;
 /// </summary>
 public static class VirtualizationChoice
 {
-    /// <summary>The domain type for guests of <paramref name="stack"/> on a host with <paramref name="capabilities"/>.</summary>
+    /// <summary>The domain type for guests on host <paramref name="host"/> with <paramref name="capabilities"/>, as <paramref name="settings"/> ask.</summary>
     /// <exception cref="HostCapabilityException">The host cannot give what the stack asks for.</exception>
     public static DomainType Choose(string host, HostCapabilities capabilities, VirtualizationSettings settings)
     {

@@ -69,7 +69,7 @@ public static class InventoryReader
         {
             using (network)
             {
-                var xml = network.GetXml(inactive: true);
+                var xml = network.GetXml();
                 if (!xml.Contains(ProvisionerXml.NetworkNamespace, StringComparison.Ordinal))
                 {
                     continue;
@@ -195,6 +195,14 @@ public static class InventoryReader
                 rootPath = drive.Split(',').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("file=", StringComparison.Ordinal))?["file=".Length..];
                 bus = DiskBus.Nvme;
             }
+        }
+
+        if (rootPath is null && metadata.RootDiskPath is not null && Path.GetFileName(metadata.RootDiskPath) == rootName)
+        {
+            // Drivers that do not speak QEMU (libvirt's test driver) drop <qemu:commandline>; our own record of
+            // the passthrough disk is then the only evidence of it.
+            rootPath = metadata.RootDiskPath;
+            bus = metadata.RootDiskBus == "nvme" ? DiskBus.Nvme : DiskBus.Virtio;
         }
 
         var nic = devices?.Elements("interface").FirstOrDefault();

@@ -41,7 +41,7 @@ public sealed partial class SshNodeReadiness : INodeReadiness
         ArgumentNullException.ThrowIfNull(context);
         var endpoint = new SshEndpoint(node.Addresses.Ipv4Address.ToString(), context.Stack.Access.User);
         var pipeline = ProvisionerPipelines.SshWhileBooting(_time, _budget);
-        LogWaiting(_logger, node.Name, endpoint.ToString(), hostKey.Fingerprint);
+        LogWaiting(_logger, node.Name, endpoint, hostKey.Fingerprint);
 
         try
         {
@@ -82,7 +82,7 @@ public sealed partial class SshNodeReadiness : INodeReadiness
     private static string Tail(string text) => text.Length <= 600 ? text.Trim() : "…" + text[^600..].Trim();
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Waiting for node {Node} at {Endpoint} with pinned host key {Fingerprint}")]
-    private static partial void LogWaiting(ILogger logger, string node, string endpoint, string fingerprint);
+    private static partial void LogWaiting(ILogger logger, string node, SshEndpoint endpoint, string fingerprint);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Node {Node} is ready")]
     private static partial void LogReady(ILogger logger, string node);

@@ -289,5 +289,15 @@ public sealed class DomainTemplateTests
         Assert.Equal("domain.interfaces[0].macAddress", e.FieldPath);
     }
 
+    [Fact]
+    public void RenderDomain_BadMetadata_IsRejectedNamingDomainPath()
+    {
+        var spec = Samples.Domain(DomainType.Qemu, DiskBus.Virtio) with { Metadata = Samples.NodeMetadata() with { Role = "" } };
+
+        var e = Assert.Throws<RenderModelException>(() => Samples.Renderer().RenderDomain(spec));
+
+        Assert.Equal("domain.metadata.role", e.FieldPath);
+    }
+
     private static XElement Render(DomainSpec spec) => XElement.Parse(Samples.Renderer().RenderDomain(spec));
 }

@@ -75,10 +75,12 @@ public sealed class StepGraphTests
         var graph = new StepGraph();
         var slowWasCancelled = false;
         var dependentRan = false;
+        var slowStarted = new TaskCompletionSource();
         graph.Add("slow", "waits forever", [], async ct =>
         {
             try
             {
+                slowStarted.SetResult();
                 await Task.Delay(Timeout.Infinite, ct);
             }
             catch (OperationCanceledException)
@@ -87,7 +89,11 @@ public sealed class StepGraphTests
                 throw;
             }
         });
-        graph.Add("broken", "define domain node-a", [], _ => throw new InvalidOperationException("libvirt said no"));
+        graph.Add("broken", "define domain node-a", [], async _ =>
+        {
+            await slowStarted.Task;
+            throw new InvalidOperationException("libvirt said no");
+        });
         graph.Add("after", "after broken", ["broken"], _ =>
         {
             dependentRan = true;
