@@ -43,7 +43,7 @@ public static class EngineFactory
         var engine = new StackEngine(new StackEngineOptions
         {
             Templates = TemplateRenderer.CreateDefault(),
-            Images = CreateImageSource(),
+            Images = CreateImageSource(time),
             Readiness = new SshNodeReadiness(ssh, time, TimeSpan.FromMinutes(10), loggerFactory.CreateLogger<SshNodeReadiness>()),
             Keys = keys,
             Time = time,
@@ -54,23 +54,13 @@ public static class EngineFactory
         return new EngineContext { Engine = engine, Keys = keys, Ssh = ssh, Time = time };
     }
 
-    // TODO(coordinator): construct RecipeImageSource (src/Provisioner.Engine/Images) here, building the image from
-    // images/<recipe>; PROVISIONER_IMAGE_FILE should stay as an override for prebuilt images.
-    private static IGoldenImageSource CreateImageSource()
+    /// <summary>
+    /// Golden images are built from the recipes in <c>images/</c> and cached by recipe hash;
+    /// <see cref="ImageFileVariable"/> names a prebuilt image instead (e.g. one copied from a build host).
+    /// </summary>
+    private static IGoldenImageSource CreateImageSource(TimeProvider time)
     {
         var file = Environment.GetEnvironmentVariable(ImageFileVariable);
-        return string.IsNullOrWhiteSpace(file) ? new MissingImageSource() : new FileImageSource(file);
-    }
-
-    /// <summary>Stands in until the recipe-built image source is wired: previews work, creating nodes says what to set.</summary>
-    private sealed class MissingImageSource : IGoldenImageSource
-    {
-        public Task<Engine.Planning.ImageReference> PeekAsync(Core.Stacks.ImageDefinition image, CancellationToken cancellationToken) =>
-            Task.FromResult(new Engine.Planning.ImageReference(image.Name, null));
-
-        public Task<Engine.Execution.GoldenImageFile> EnsureAsync(Core.Stacks.ImageDefinition image, IProgress<string>? progress, CancellationToken cancellationToken) =>
-            throw new CliException(
-                $"no golden image '{image.Name}': this build cannot build images yet; set {ImageFileVariable} to a prebuilt qcow2 file",
-                ExitCodes.Failed);
+        return string.IsNullOrWhiteSpace(file) ? RecipeImageSource.FromEnvironment(time) : new FileImageSource(file);
     }
 }
