@@ -65,6 +65,20 @@ public sealed class CliLab : IDisposable
 
     public InMemoryVolumeContent Content { get; } = new();
 
+    /// <summary>How many times an engine asked for a host connection (0 proves input was rejected before any I/O).</summary>
+    public int OpenCount => _openCount;
+
+    private int _openCount;
+
+    private sealed class CountingConnector(CliLab lab) : IHostConnector
+    {
+        public HostConnection Connect(Core.Stacks.HostDefinition host)
+        {
+            Interlocked.Increment(ref lab._openCount);
+            return lab.Connector.Connect(host);
+        }
+    }
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
     public EngineContext CreateEngine(ILoggerFactory loggers) => new()
@@ -76,7 +90,7 @@ public sealed class CliLab : IDisposable
             Readiness = new DomainRunningReadiness(),
             Keys = Keys,
             VolumeContent = Content,
-            Connector = Connector,
+            Connector = new CountingConnector(this),
             Time = Time,
             LoggerFactory = loggers,
         }),
@@ -139,6 +153,7 @@ public sealed class CliLab : IDisposable
             EngineFactory = CreateEngine,
             LoggerFactory = _ => NullLoggerFactory.Instance,
             RandomHex = n => new string('a', n),
+            StateDirectory = Root,
         };
         var code = await CliApp.RunAsync(args, environment, TestContext.Current.CancellationToken);
         return new CliRun(code, stdout.ToString(), stderr.ToString());

@@ -76,7 +76,7 @@ internal static partial class SandboxCommands
                 DiskGiB = parse.GetValue(disk),
             };
             spec.Validate();
-            var (context, service) = Open(environment, parse, loggers, output);
+            var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             output.Info($"creating sandbox {spec.Name} ({spec.Cpus} vCPU, {spec.MemoryMiB} MiB, {spec.DiskGiB} GiB, {Describe(service.Host.Emulation)}), expires in {SandboxTtl.Format(lifetime)}");
             var created = await service.UpAsync(new SandboxRequest { Spec = spec, Ttl = lifetime, KeepFailed = parse.GetValue(keepFailed) }, token).ConfigureAwait(false);
             var result = ToOutput(created, context, service, context.Time.GetUtcNow());
@@ -105,7 +105,7 @@ internal static partial class SandboxCommands
         var command = new Command("list", "List sandboxes with address, age and time left");
         command.SetAction((parse, ct) => CliApp.ExecuteAsync(environment, parse, async (output, loggers, token) =>
         {
-            var (context, service) = Open(environment, parse, loggers, output);
+            var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var now = context.Time.GetUtcNow();
             var sandboxes = (await service.ListAsync(token).ConfigureAwait(false)).Select(s => ToOutput(s, context, service, now)).ToList();
             if (output.Json)
@@ -147,7 +147,7 @@ internal static partial class SandboxCommands
             var more = SandboxTtl.Parse(parse.GetValue(ttl), "--ttl");
             var sandboxName = parse.GetRequiredValue(name);
             SandboxNames.ThrowIfInvalid(sandboxName);
-            var (context, service) = Open(environment, parse, loggers, output);
+            var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var expires = await service.ExtendAsync(sandboxName, more, token).ConfigureAwait(false);
             if (output.Json)
             {
@@ -170,7 +170,7 @@ internal static partial class SandboxCommands
         {
             var sandboxName = parse.GetRequiredValue(name);
             SandboxNames.ThrowIfInvalid(sandboxName);
-            var (_, service) = Open(environment, parse, loggers, output);
+            var (_, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             await service.DestroyAsync(sandboxName, token).ConfigureAwait(false);
             if (output.Json)
             {
@@ -191,7 +191,7 @@ internal static partial class SandboxCommands
         var command = new Command("reap", "Remove every expired sandbox (idempotent; safe to run from a timer)");
         command.SetAction((parse, ct) => CliApp.ExecuteAsync(environment, parse, async (output, loggers, token) =>
         {
-            var (_, service) = Open(environment, parse, loggers, output);
+            var (_, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var removed = await service.ReapAsync(environment.StateDirectory ?? SandboxService.DefaultLockDirectory(), token).ConfigureAwait(false);
             if (output.Json)
             {
@@ -240,7 +240,7 @@ internal static partial class SandboxCommands
                 output.Info("relaxed: " + relaxation);
             }
 
-            var (context, service) = Open(environment, parse, loggers, output);
+            var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var stack = service.StackWith([]);
             var node = (await context.Engine.InventoryAsync(stack, token).ConfigureAwait(false)).FirstOrDefault(n => n.Name == sandboxName)
                 ?? throw new CliException($"NAME: no sandbox named '{sandboxName}'");
@@ -304,9 +304,26 @@ internal static partial class SandboxCommands
         return command;
     }
 
-    private static (EngineContext Context, SandboxService Service) Open(CliEnvironment environment, ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggers, CliOutput output)
+    private static async Task<(EngineContext Context, SandboxService Service)> OpenAsync(
+        CliEnvironment environment, ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggers, CliOutput output, CancellationToken cancellationToken)
     {
         var uri = parse.GetValue(HostUri) ?? Environment.GetEnvironmentVariable(HostUriVariable) ?? SandboxHost.Local.Uri;
+        if (uri == SandboxHost.Local.Uri)
+        {
+            // The local system daemon: start it when nothing answers (systemd is not always there to do it).
+            var daemon = new Engine.LocalHost.LocalLibvirtDaemon(null, TimeProvider.System, Microsoft.Extensions.Logging.LoggerFactoryExtensions.CreateLogger<Engine.LocalHost.LocalLibvirtDaemon>(loggers));
+            var handle = await daemon.EnsureRunningAsync(cancellationToken).ConfigureAwait(false);
+            if (!handle.IsRunning)
+            {
+                throw new CliException($"libvirt is not running on this machine; run: {handle.RequiredCommand}", ExitCodes.Failed);
+            }
+
+            foreach (var started in handle.StartedDaemons)
+            {
+                output.Info($"started {started.Name} (pid {started.Pid}); it keeps running for the sandboxes");
+            }
+        }
+
         var emulation = parse.GetValue(Emulation) || Environment.GetEnvironmentVariable(EmulationVariable) == "1"
             ? SandboxEmulation.Force
             : parse.GetValue(AllowEmulation) ? SandboxEmulation.Allow : SandboxEmulation.Off;
