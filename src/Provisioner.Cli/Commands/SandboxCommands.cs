@@ -310,6 +310,19 @@ internal static partial class SandboxCommands
         var uri = parse.GetValue(HostUri) ?? Environment.GetEnvironmentVariable(HostUriVariable) ?? SandboxHost.Local.Uri;
         if (uri == SandboxHost.Local.Uri)
         {
+            // A fresh machine: install libvirt, qemu and the image tools first, or say exactly how to.
+            var prerequisites = new Engine.LocalHost.LocalPrerequisites();
+            var missing = await prerequisites.FindMissingAsync(cancellationToken).ConfigureAwait(false);
+            if (missing.Count > 0)
+            {
+                output.Info($"installing missing Debian packages: {string.Join(' ', missing)}");
+                var installed = await prerequisites.InstallAsync(missing, new Progress<string>(output.Info), cancellationToken).ConfigureAwait(false);
+                if (!installed.Installed)
+                {
+                    throw new CliException($"missing Debian packages {string.Join(' ', missing)}; run: {installed.RequiredCommand}", ExitCodes.Failed);
+                }
+            }
+
             // The local system daemon: start it when nothing answers (systemd is not always there to do it).
             var daemon = new Engine.LocalHost.LocalLibvirtDaemon(null, TimeProvider.System, Microsoft.Extensions.Logging.LoggerFactoryExtensions.CreateLogger<Engine.LocalHost.LocalLibvirtDaemon>(loggers));
             var handle = await daemon.EnsureRunningAsync(cancellationToken).ConfigureAwait(false);
