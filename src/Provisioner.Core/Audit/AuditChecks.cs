@@ -108,11 +108,11 @@ public static class AuditChecks
         yield return NftCheck("firewall.forward-policy", "The forward chain of table inet provisioner drops by default, before Docker's chains",
             "hook forward, priority below filter (0), policy drop", table => BaseChainFinding(table, "forward"));
 
-        var ssh = policy.Input.Where(a => a.Name == "ssh").Select(a => FoundAllowance.From(a.Protocol, a.Ports, a.Sources)).ToList();
+        var ssh = policy.Input.Where(a => a.Name == "ssh").Select(FoundAllowance.From).ToList();
         yield return NftCheck("firewall.ssh", "SSH is accepted from the stack's admin networks only",
-            Describe(ssh), table => CompareAllowances(table.InputAllowances().Where(a => a.Ports.Contains(22) && a.Protocol == "tcp"), ssh));
+            Describe(ssh), table => CompareAllowances(table.InputAllowances().Where(a => a.Ports is { } p && p.Contains(22) && a.Protocol == "tcp"), ssh));
 
-        var input = policy.Input.Select(a => FoundAllowance.From(a.Protocol, a.Ports, a.Sources))
+        var input = policy.Input.Select(FoundAllowance.From)
             .Append(new FoundAllowance("udp", PortRange.Of(68), []))
             .ToList();
         yield return NftCheck("firewall.input-ports", "The input chain accepts exactly the declared ports and sources (cluster ports from cluster nodes only)",

@@ -6,15 +6,27 @@ using Provisioner.Core.Stacks;
 namespace Provisioner.Core.Audit;
 
 /// <summary>A firewall allowance as found on a node: protocol, ports and sources (empty sources: any).</summary>
-/// <param name="Protocol">tcp or udp.</param>
-/// <param name="Ports">Port or range.</param>
+/// <param name="Protocol">tcp, udp, ipip or vrrp.</param>
+/// <param name="Ports">Port or range; <see langword="null"/> for IP protocols.</param>
 /// <param name="Sources">Normalised source networks; empty for any source.</param>
-internal sealed record FoundAllowance(string Protocol, PortRange Ports, IReadOnlyList<Ipv4Cidr> Sources)
+internal sealed record FoundAllowance(string Protocol, PortRange? Ports, IReadOnlyList<Ipv4Cidr> Sources)
 {
-    public string Key => $"{Protocol} {Ports} from {(Sources.Count == 0 ? "any" : string.Join(",", Sources))}";
+    public string Key => $"{Protocol}{(Ports is { } p ? " " + p : "")} from {(Sources.Count == 0 ? "any" : string.Join(",", Sources))}";
 
     public static FoundAllowance From(TransportProtocol protocol, PortRange ports, IReadOnlyList<Ipv4Cidr> sources) =>
         new(FirewallToken.ProtocolName(protocol), ports, CidrSet.IsEverywhere(sources) ? [] : CidrSet.Normalize(sources));
+
+    public static FoundAllowance From(InputAllowance allowance) => new(
+        allowance.Protocol switch
+        {
+            FirewallProtocol.Tcp => "tcp",
+            FirewallProtocol.Udp => "udp",
+            FirewallProtocol.IpInIp => "ipip",
+            FirewallProtocol.Vrrp => "vrrp",
+            _ => allowance.Protocol.ToString(),
+        },
+        allowance.Ports,
+        allowance.AnySource ? [] : CidrSet.Normalize(allowance.Sources));
 }
 
 /// <summary>Reads <c>nft -j list table inet provisioner</c>.</summary>
@@ -55,8 +67,8 @@ internal sealed class NftTableView
     /// <summary>Whether the chain exists.</summary>
     public bool HasChain(string name) => _chains.Any(c => c.GetProperty("name").GetString() == name);
 
-    /// <summary>Accept rules of the input chain matching a destination port (<c>tcp dport …</c>), with their sources.</summary>
-    public IReadOnlyList<FoundAllowance> InputAllowances() => Allowances("input", DestinationPort, left => IsPayload(left, "ip", "saddr"));
+    /// <summary>Accept rules of the input chain matching a destination port (<c>tcp dport …</c>) or an IP protocol, with their sources.</summary>
+    public IReadOnlyList<FoundAllowance> InputAllowances() => Allowances("input", e => DestinationPort(e) ?? IpProtocol(e), left => IsPayload(left, "ip", "saddr"));
 
     /// <summary>Accept rules of the published chain matching the original destination port, with their original sources.</summary>
     public IReadOnlyList<FoundAllowance> PublishedAllowances() => Allowances("published", OriginalDestinationPort, IsOriginalSource);
@@ -69,7 +81,7 @@ internal sealed class NftTableView
     public bool PublishedEndsInDrop() => _rules.LastOrDefault(r => r.GetProperty("chain").GetString() == "published") is { ValueKind: JsonValueKind.Object } last
         && last.GetProperty("expr").EnumerateArray().Any(e => e.TryGetProperty("drop", out _));
 
-    private delegate (string Protocol, PortRange Ports)? PortMatcher(JsonElement[] expressions);
+    private delegate (string Protocol, PortRange? Ports)? PortMatcher(JsonElement[] expressions);
 
     private List<FoundAllowance> Allowances(string chain, PortMatcher ports, Func<JsonElement, bool> isSource)
     {
@@ -91,7 +103,24 @@ internal sealed class NftTableView
         return result;
     }
 
-    private static (string, PortRange)? DestinationPort(JsonElement[] expressions)
+    private static (string, PortRange?)? IpProtocol(JsonElement[] expressions)
+    {
+        foreach (var m in Matches(expressions).Where(m => IsPayload(m.GetProperty("left"), "ip", "protocol")))
+        {
+            var right = m.GetProperty("right");
+            var name = right.ValueKind == JsonValueKind.Number ? right.GetInt32().ToString(CultureInfo.InvariantCulture) : right.GetString();
+            // nft lists protocol numbers by their /etc/protocols names.
+            return name switch
+            {
+                "ipencap" or "ipip" or "4" => ("ipip", null),
+                "vrrp" or "112" => ("vrrp", null),
+                _ => (name ?? "unknown", null),
+            };
+        }
+        return null;
+    }
+
+    private static (string, PortRange?)? DestinationPort(JsonElement[] expressions)
     {
         foreach (var m in Matches(expressions))
         {
@@ -105,7 +134,7 @@ internal sealed class NftTableView
         return null;
     }
 
-    private static (string, PortRange)? OriginalDestinationPort(JsonElement[] expressions)
+    private static (string, PortRange?)? OriginalDestinationPort(JsonElement[] expressions)
     {
         string? protocol = null;
         PortRange? ports = null;

@@ -1,19 +1,36 @@
+using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Stacks;
 using Provisioner.Core.Templates;
 
 namespace Provisioner.Core.Hardening;
 
-/// <summary>Inbound traffic the node's input chain accepts on a port (beyond loopback, replies and rate-limited ICMP).</summary>
+/// <summary>What an input rule matches: a port-based transport, or an IP protocol without ports.</summary>
+public enum FirewallProtocol
+{
+    /// <summary>TCP, with ports.</summary>
+    Tcp,
+
+    /// <summary>UDP, with ports.</summary>
+    Udp,
+
+    /// <summary>IP-in-IP (IP protocol 4): Calico between nodes.</summary>
+    IpInIp,
+
+    /// <summary>VRRP (IP protocol 112): keepalived between control planes.</summary>
+    Vrrp,
+}
+
+/// <summary>Inbound traffic the node's input chain accepts (beyond loopback, replies, DHCP and rate-limited ICMP).</summary>
 public sealed record InputAllowance
 {
-    /// <summary>What the port is for (<c>ssh</c>, <c>kube-apiserver</c>, …); shown in plans and the audit, never written into a rule.</summary>
+    /// <summary>What it is for (<c>ssh</c>, <c>kube-apiserver</c>, …); shown in plans and the audit, never written into a rule.</summary>
     public required string Name { get; init; }
 
     /// <summary>Protocol.</summary>
-    public required TransportProtocol Protocol { get; init; }
+    public required FirewallProtocol Protocol { get; init; }
 
-    /// <summary>Port or range.</summary>
-    public required PortRange Ports { get; init; }
+    /// <summary>Port or range for TCP and UDP; <see langword="null"/> for IP protocols.</summary>
+    public PortRange? Ports { get; init; }
 
     /// <summary>Source networks, normalised (no overlaps, sorted).</summary>
     public required IReadOnlyList<Ipv4Cidr> Sources { get; init; }
@@ -38,35 +55,32 @@ public sealed record PublishedPortAllowance
     public bool AnySource => CidrSet.IsEverywhere(Sources);
 }
 
+/// <summary>Traffic the forward chain passes by address (pods on a Kubernetes node).</summary>
+/// <param name="Source">Source network.</param>
+/// <param name="Destination">Destination network, or <see langword="null"/> for anywhere.</param>
+/// <param name="Reason">Why; never written into a rule.</param>
+public sealed record ForwardAllowance(Ipv4Cidr Source, Ipv4Cidr? Destination, string Reason);
+
 /// <summary>
-/// The host firewall of one node, derived from the stack: what the rendered ruleset enforces and what
-/// the audit expects to find. Every value is validated here, with the field path of the stack
-/// definition, before anything is rendered.
+/// The host firewall of one node, derived from the stack (and, on Kubernetes nodes, the cluster's needs):
+/// what the rendered ruleset enforces and what the audit expects to find. Every value is validated here,
+/// with the field path of the stack definition, before anything is rendered.
 /// </summary>
 public sealed record FirewallPolicy
 {
-    /// <summary>Kubernetes API server.</summary>
-    public const int KubeApiServerPort = 6443;
-
-    /// <summary>kubelet API.</summary>
-    public const int KubeletPort = 10250;
-
-    /// <summary>etcd client and peer ports.</summary>
-    public static readonly PortRange EtcdPorts = new(2379, 2380);
-
-    /// <summary>The NodePort range; NodePorts are admitted by <see cref="Published"/> policies like published container ports.</summary>
-    public static readonly PortRange NodePortRange = new(30000, 32767);
-
-    /// <summary>Ports the input chain accepts, in rule order.</summary>
+    /// <summary>Ports the input chain accepts, in rule order (same protocol and ports merged into one rule).</summary>
     public required IReadOnlyList<InputAllowance> Input { get; init; }
 
     /// <summary>Published container ports (and NodePorts) and their allowed sources, in declared order.</summary>
     public required IReadOnlyList<PublishedPortAllowance> Published { get; init; }
 
+    /// <summary>Address-based forwarding (pods), empty on nodes without Kubernetes.</summary>
+    public IReadOnlyList<ForwardAllowance> Forward { get; init; } = [];
+
     /// <summary>The pod network, for a Kubernetes node; <see langword="null"/> otherwise.</summary>
     public Ipv4Cidr? PodCidr { get; init; }
 
-    /// <summary>Whether the node runs Kubernetes (pod interfaces and cluster ports are allowed).</summary>
+    /// <summary>Whether the node runs Kubernetes.</summary>
     public bool IsKubernetesNode => PodCidr is not null;
 
     /// <summary>Derives the firewall of <paramref name="target"/>'s node.</summary>
@@ -81,41 +95,30 @@ public sealed record FirewallPolicy
 
         var input = new List<InputAllowance>
         {
-            new() { Name = "ssh", Protocol = TransportProtocol.Tcp, Ports = PortRange.Of(22), Sources = admin },
+            new() { Name = "ssh", Protocol = FirewallProtocol.Tcp, Ports = PortRange.Of(22), Sources = admin },
         };
 
+        var forward = new List<ForwardAllowance>();
         Ipv4Cidr? podCidr = null;
         if (target.IsClusterNode)
         {
-            var kubernetes = stack.Kubernetes!;
-            podCidr = kubernetes.PodCidr;
-            var nodes = target.ClusterNodes;
-            if (nodes.Count == 0)
+            var needs = target.Cluster
+                ?? throw new RenderModelException("hardening.cluster", "is missing for a Kubernetes node; build the target with HardeningTarget.For");
+            podCidr = target.PodCidr;
+            var isControlPlane = target.Node.Role == NodeRole.ControlPlane;
+            var rules = needs.Inbound.Select((rule, index) => (rule, index)).Where(r => isControlPlane || !r.rule.ControlPlaneOnly);
+            foreach (var group in rules.GroupBy(r => (Protocol(r.rule, r.index), Ports(r.rule, r.index))))
             {
-                throw new RenderModelException("hardening.clusterNodes", "is empty for a Kubernetes node; pass every cluster node's address");
-            }
-            var allNodes = CidrSet.Normalize(nodes.Select(n => CidrSet.Host(n.Address)));
-            var controlPlane = CidrSet.Normalize(nodes.Where(n => n.Role == NodeRole.ControlPlane).Select(n => CidrSet.Host(n.Address)));
-            // Pods reach the API server and kubelets of their own node with their pod address.
-            var nodesAndPods = CidrSet.Normalize(allNodes.Append(kubernetes.PodCidr));
-            if (target.Node.Role == NodeRole.ControlPlane)
-            {
-                if (controlPlane.Count == 0)
+                var sources = group.SelectMany(r => CheckedSources($"hardening.cluster.inbound[{r.index}].sourceAddresses", r.rule.SourceAddresses, "is empty")).ToList();
+                input.Add(new InputAllowance
                 {
-                    throw new RenderModelException("hardening.clusterNodes", "holds no control-plane node");
-                }
-                // Admins run kubectl against the API server; it is the one cluster port they reach.
-                input.Add(Allow("kube-apiserver", TransportProtocol.Tcp, PortRange.Of(KubeApiServerPort), CidrSet.Normalize(nodesAndPods.Concat(admin))));
-                input.Add(Allow("etcd", TransportProtocol.Tcp, EtcdPorts, controlPlane));
+                    Name = string.Join(", ", group.Select(r => r.rule.Name)),
+                    Protocol = group.Key.Item1,
+                    Ports = group.Key.Item2,
+                    Sources = CidrSet.Normalize(sources),
+                });
             }
-            input.Add(Allow("kubelet", TransportProtocol.Tcp, PortRange.Of(KubeletPort), nodesAndPods));
-            for (var i = 0; i < target.CniPorts.Count; i++)
-            {
-                var port = target.CniPorts[i];
-                CheckPorts($"hardening.cniPorts[{i}]", port.Ports);
-                CheckProtocol($"hardening.cniPorts[{i}].protocol", port.Protocol);
-                input.Add(Allow(port.Name, port.Protocol, port.Ports, allNodes));
-            }
+            forward.AddRange(needs.Forward.Select(f => new ForwardAllowance(f.Source, f.Destination, f.Reason)));
         }
 
         var published = new List<PublishedPortAllowance>();
@@ -129,7 +132,10 @@ public sealed record FirewallPolicy
                 throw new RenderModelException(path, "is null");
             }
             CheckPorts($"{path}.port", PortRange.Of(policy.Port));
-            CheckProtocol($"{path}.protocol", policy.Protocol);
+            if (policy.Protocol is not (TransportProtocol.Tcp or TransportProtocol.Udp))
+            {
+                throw new RenderModelException($"{path}.protocol", $"'{(int)policy.Protocol}' is not a transport protocol (tcp or udp)");
+            }
             var sources = CheckedSources($"{path}.from", policy.From, "is empty; list the source networks allowed (write 0.0.0.0/0 to allow everyone)");
             if (published.Any(p => p.Port == policy.Port && p.Protocol == policy.Protocol))
             {
@@ -138,11 +144,37 @@ public sealed record FirewallPolicy
             published.Add(new PublishedPortAllowance { Protocol = policy.Protocol, Port = policy.Port, Sources = sources });
         }
 
-        return new FirewallPolicy { Input = input.AsReadOnly(), Published = published.AsReadOnly(), PodCidr = podCidr };
+        return new FirewallPolicy { Input = input.AsReadOnly(), Published = published.AsReadOnly(), Forward = forward.AsReadOnly(), PodCidr = podCidr };
     }
 
-    private static InputAllowance Allow(string name, TransportProtocol protocol, PortRange ports, IReadOnlyList<Ipv4Cidr> sources) =>
-        new() { Name = name, Protocol = protocol, Ports = ports, Sources = sources };
+    private static FirewallProtocol Protocol(KubernetesFirewallRule rule, int index) => rule.Protocol switch
+    {
+        KubernetesTrafficProtocol.Tcp => FirewallProtocol.Tcp,
+        KubernetesTrafficProtocol.Udp => FirewallProtocol.Udp,
+        KubernetesTrafficProtocol.IpInIp => FirewallProtocol.IpInIp,
+        KubernetesTrafficProtocol.Vrrp => FirewallProtocol.Vrrp,
+        _ => throw new RenderModelException($"hardening.cluster.inbound[{index}].protocol", $"'{(int)rule.Protocol}' is not a protocol the firewall knows"),
+    };
+
+    private static PortRange? Ports(KubernetesFirewallRule rule, int index)
+    {
+        var path = $"hardening.cluster.inbound[{index}]";
+        if (rule.Protocol is KubernetesTrafficProtocol.Tcp or KubernetesTrafficProtocol.Udp)
+        {
+            if (rule.FromPort is not { } from)
+            {
+                throw new RenderModelException($"{path}.fromPort", "is required for tcp and udp");
+            }
+            var ports = new PortRange(from, rule.ToPort ?? from);
+            CheckPorts($"{path}.fromPort", ports);
+            return ports;
+        }
+        if (rule.FromPort is not null || rule.ToPort is not null)
+        {
+            throw new RenderModelException($"{path}.fromPort", $"{rule.Protocol} has no ports");
+        }
+        return null;
+    }
 
     private static string Path(string field) => $"{StackLoader.Namespace}:{field}";
 
@@ -168,14 +200,6 @@ public sealed record FirewallPolicy
         if (ports.First is < 1 or > 65535 || ports.Last is < 1 or > 65535 || ports.First > ports.Last)
         {
             throw new RenderModelException(path, $"'{ports}' is not a port or port range within 1-65535");
-        }
-    }
-
-    private static void CheckProtocol(string path, TransportProtocol protocol)
-    {
-        if (protocol is not (TransportProtocol.Tcp or TransportProtocol.Udp))
-        {
-            throw new RenderModelException(path, $"'{(int)protocol}' is not a transport protocol (tcp or udp)");
         }
     }
 }

@@ -36,6 +36,7 @@ public sealed class FirewallToken
         Port,
         PortRange,
         Protocol,
+        IpProtocol,
     }
 
     /// <summary>One IPv4 network (a /32 is written as a bare address).</summary>
@@ -81,6 +82,22 @@ public sealed class FirewallToken
         _ => throw new TemplateRenderException($"'{(int)protocol}' is not a transport protocol"),
     };
 
+    /// <summary>A transport protocol with ports (<c>tcp</c>, <c>udp</c>) as an input rule names it.</summary>
+    public static FirewallToken Protocol(FirewallProtocol protocol) => protocol switch
+    {
+        FirewallProtocol.Tcp => Protocol(TransportProtocol.Tcp),
+        FirewallProtocol.Udp => Protocol(TransportProtocol.Udp),
+        _ => throw new TemplateRenderException($"{protocol} has no ports; write it as an IP protocol"),
+    };
+
+    /// <summary>An IP protocol without ports, written by number (IP-in-IP 4, VRRP 112).</summary>
+    public static FirewallToken IpProtocol(FirewallProtocol protocol) => protocol switch
+    {
+        FirewallProtocol.IpInIp => new(Kind.IpProtocol, first: 4),
+        FirewallProtocol.Vrrp => new(Kind.IpProtocol, first: 112),
+        _ => throw new TemplateRenderException($"{protocol} is not an IP protocol without ports"),
+    };
+
     /// <summary>The token as nftables syntax.</summary>
     public string ToNftables() => _kind switch
     {
@@ -89,6 +106,7 @@ public sealed class FirewallToken
         Kind.Port => _first.ToString(CultureInfo.InvariantCulture),
         Kind.PortRange => string.Create(CultureInfo.InvariantCulture, $"{_first}-{_last}"),
         Kind.Protocol => ProtocolName(_protocol),
+        Kind.IpProtocol => _first.ToString(CultureInfo.InvariantCulture),
         _ => throw new TemplateRenderException($"token kind {_kind} has no nftables form"),
     };
 

@@ -111,10 +111,12 @@ public sealed class HardeningRenderer
         var input = new ScriptArray();
         foreach (var rule in policy.Input)
         {
+            var ported = rule.Ports is { } ports;
             input.Add(new ScriptObject
             {
-                ["protocol"] = FirewallToken.Protocol(rule.Protocol),
-                ["ports"] = FirewallToken.Ports(rule.Ports),
+                ["ip_protocol"] = ported ? null : FirewallToken.IpProtocol(rule.Protocol),
+                ["protocol"] = ported ? FirewallToken.Protocol(rule.Protocol) : null,
+                ["ports"] = rule.Ports is { } p ? FirewallToken.Ports(p) : null,
                 ["any_source"] = rule.AnySource,
                 ["sources"] = rule.AnySource ? null : FirewallToken.NetworkSet(rule.Sources),
             });
@@ -130,12 +132,21 @@ public sealed class HardeningRenderer
                 ["sources"] = rule.AnySource ? null : FirewallToken.NetworkSet(rule.Sources),
             });
         }
+        var forward = new ScriptArray();
+        foreach (var rule in policy.Forward)
+        {
+            forward.Add(new ScriptObject
+            {
+                ["source"] = FirewallToken.Network(rule.Source),
+                ["destination"] = rule.Destination is { } d ? FirewallToken.Network(d) : null,
+            });
+        }
         return new ScriptObject
         {
             ["input"] = input,
+            ["forward"] = forward,
             ["published"] = published,
             ["kubernetes"] = policy.IsKubernetesNode,
-            ["pod_cidr"] = policy.PodCidr is { } pod ? FirewallToken.Network(pod) : null,
         };
     }
 

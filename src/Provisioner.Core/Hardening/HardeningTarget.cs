@@ -1,32 +1,12 @@
+using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Stacks;
+using Provisioner.Core.Templates;
 
 namespace Provisioner.Core.Hardening;
 
-/// <summary>A node of the Kubernetes cluster, as the firewall of another node sees it.</summary>
-/// <param name="Name">Node name.</param>
-/// <param name="Role">Control plane or worker.</param>
-/// <param name="Address">The node's IPv4 address on its network.</param>
-public sealed record ClusterPeer(string Name, NodeRole Role, Ipv4Address Address);
-
-/// <summary>A port the cluster network (CNI) uses between nodes, e.g. VXLAN 8472/udp.</summary>
-/// <param name="Name">What it is for, shown in plans and the audit.</param>
-/// <param name="Ports">Port or range.</param>
-/// <param name="Protocol">Protocol.</param>
-public sealed record ClusterPort(string Name, PortRange Ports, TransportProtocol Protocol)
-{
-    /// <summary>Flannel's VXLAN backend (Linux's VXLAN port).</summary>
-    public static readonly ClusterPort FlannelVxlan = new("cni-vxlan", PortRange.Of(8472), TransportProtocol.Udp);
-
-    /// <summary>Calico's BGP peering.</summary>
-    public static readonly ClusterPort CalicoBgp = new("cni-bgp", PortRange.Of(179), TransportProtocol.Tcp);
-
-    /// <summary>Calico's VXLAN mode (IANA's VXLAN port).</summary>
-    public static readonly ClusterPort CalicoVxlan = new("cni-vxlan", PortRange.Of(4789), TransportProtocol.Udp);
-}
-
 /// <summary>
-/// What to harden: one node of a validated stack, with the addresses of the cluster nodes its
-/// firewall admits on cluster ports. Build it with <see cref="For"/>.
+/// What to harden: one node of a validated stack and, for a Kubernetes node, what the cluster needs
+/// from its firewall (<see cref="KubernetesFirewallPorts"/>). Build it with <see cref="For"/>.
 /// </summary>
 public sealed record HardeningTarget
 {
@@ -37,42 +17,39 @@ public sealed record HardeningTarget
     public required NodeDefinition Node { get; init; }
 
     /// <summary>
-    /// Every node of the Kubernetes cluster (control plane and workers), including this one; empty when
-    /// the stack has no cluster or this node is not part of it.
+    /// The cluster's inbound and forwarding needs with addresses resolved, or <see langword="null"/> when the node
+    /// does not run Kubernetes.
     /// </summary>
-    public IReadOnlyList<ClusterPeer> ClusterNodes { get; init; } = [];
+    public KubernetesFirewallNeeds? Cluster { get; init; }
 
-    /// <summary>Ports the cluster network uses between nodes; Flannel's VXLAN port by default.</summary>
-    public IReadOnlyList<ClusterPort> CniPorts { get; init; } = [ClusterPort.FlannelVxlan];
+    /// <summary>The pod network of the node's cluster, or <see langword="null"/>.</summary>
+    public Ipv4Cidr? PodCidr => Cluster is null ? null : Stack.Kubernetes?.PodCidr;
 
     /// <summary>Whether this node runs Kubernetes (the stack declares a cluster and the node is control plane or worker).</summary>
     public bool IsClusterNode => Stack.Kubernetes is not null && Node.Role is NodeRole.ControlPlane or NodeRole.Worker;
 
-    /// <summary>
-    /// The target for node <paramref name="nodeName"/> of <paramref name="stack"/>, with cluster peers
-    /// taken from <paramref name="addresses"/> (as returned by <see cref="NodeAddressing.Assign"/>).
-    /// </summary>
-    /// <exception cref="ArgumentException">The node is not in the stack, or a cluster node has no address.</exception>
-    public static HardeningTarget For(StackDefinition stack, string nodeName, IReadOnlyDictionary<string, NodeAddresses> addresses)
+    /// <summary>The target for node <paramref name="nodeName"/> of <paramref name="stack"/>.</summary>
+    /// <param name="stack">The validated stack.</param>
+    /// <param name="nodeName">A node of the stack.</param>
+    /// <param name="kubernetes">Kubernetes settings the stack model does not carry yet, as the bootstrap uses them.</param>
+    /// <exception cref="ArgumentException">The node is not in the stack.</exception>
+    /// <exception cref="RenderModelException">The cluster's settings cannot be turned into firewall rules; the message names the field.</exception>
+    public static HardeningTarget For(StackDefinition stack, string nodeName, KubernetesOptions? kubernetes = null)
     {
         ArgumentNullException.ThrowIfNull(stack);
-        ArgumentNullException.ThrowIfNull(addresses);
         var node = stack.FindNode(nodeName) ?? throw new ArgumentException($"node '{nodeName}' is not in stack '{stack.Name}'", nameof(nodeName));
         var target = new HardeningTarget { Stack = stack, Node = node };
         if (!target.IsClusterNode)
         {
             return target;
         }
-
-        var peers = new List<ClusterPeer>();
-        foreach (var peer in stack.Nodes.Where(n => n.Role is NodeRole.ControlPlane or NodeRole.Worker))
+        try
         {
-            if (!addresses.TryGetValue(peer.Name, out var address))
-            {
-                throw new ArgumentException($"cluster node '{peer.Name}' has no address", nameof(addresses));
-            }
-            peers.Add(new ClusterPeer(peer.Name, peer.Role, address.Ipv4Address));
+            return target with { Cluster = KubernetesFirewallPorts.For(stack, kubernetes) };
         }
-        return target with { ClusterNodes = peers.AsReadOnly() };
+        catch (KubernetesConfigurationException e)
+        {
+            throw new RenderModelException(e.Field, e.Message[(e.Field.Length + 2)..]);
+        }
     }
 }

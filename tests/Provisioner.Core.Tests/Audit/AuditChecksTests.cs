@@ -247,6 +247,20 @@ public sealed class AuditChecksTests
     }
 
     [Fact]
+    public void Firewall_ClusterPortsIncludingIpProtocols_AreReadFromTheRecordedTable()
+    {
+        var fixture = new AuditFixture(HardeningSamples.Render(HardeningSamples.ClusterWithVip(), "cp-2"))
+            .Set("nft -j list table inet provisioner", AuditFixture.Recorded("nft-table-vip-cp-2.json"));
+
+        var result = fixture.Run("firewall.input-ports");
+
+        Assert.Equal(AuditStatus.Pass, result.Status);
+        Assert.Contains("ipip from 10.20.0.", result.Found, StringComparison.Ordinal);
+        Assert.Contains("vrrp from 10.20.0.", result.Found, StringComparison.Ordinal);
+        Assert.Contains("tcp 2379-2380 from", result.Found, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Firewall_PublishedAllowances_AreReadFromTheRecordedTable()
     {
         var result = Sandbox().Run("firewall.published-ports");

@@ -82,10 +82,10 @@ public sealed class FirewallEscapingTests
     {
         var model = new Dictionary<string, object?>
         {
-            ["input"] = new[] { new Dictionary<string, object?> { ["protocol"] = "tcp", ["ports"] = "22", ["any_source"] = false, ["sources"] = "0.0.0.0/0" } },
+            ["input"] = new[] { new Dictionary<string, object?> { ["ip_protocol"] = null, ["protocol"] = "tcp", ["ports"] = "22", ["any_source"] = false, ["sources"] = "0.0.0.0/0" } },
+            ["forward"] = Array.Empty<object>(),
             ["published"] = Array.Empty<object>(),
             ["kubernetes"] = false,
-            ["pod_cidr"] = null,
         };
 
         var e = Assert.Throws<TemplateRenderException>(() => HardeningSamples.Templates().Render("firewall/provisioner.nft.sbn", model));

@@ -140,7 +140,7 @@ public sealed class FirewallNetnsTests
         var dir = Directory.CreateTempSubdirectory("hd-check-");
         try
         {
-            foreach (var (stack, node) in new[] { (HardeningSamples.Sandbox(), "box"), (HardeningSamples.Cluster(), "cp-1"), (HardeningSamples.Cluster(), "worker-1") })
+            foreach (var (stack, node) in new[] { (HardeningSamples.Sandbox(), "box"), (HardeningSamples.Cluster(), "cp-1"), (HardeningSamples.Cluster(), "worker-1"), (HardeningSamples.ClusterWithVip(), "cp-1") })
             {
                 var bundle = HardeningSamples.Render(stack, node);
                 var nft = Path.Combine(dir.FullName, "provisioner.nft");

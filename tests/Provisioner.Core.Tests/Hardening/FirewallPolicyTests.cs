@@ -18,7 +18,7 @@ public sealed class FirewallPolicyTests
         var ssh = Assert.Single(policy.Input);
         Assert.Equal("ssh", ssh.Name);
         Assert.Equal(PortRange.Of(22), ssh.Ports);
-        Assert.Equal(TransportProtocol.Tcp, ssh.Protocol);
+        Assert.Equal(FirewallProtocol.Tcp, ssh.Protocol);
         Assert.Equal([C("10.77.0.0/24"), C("192.0.2.0/24")], ssh.Sources);
         Assert.False(policy.IsKubernetesNode);
     }
@@ -35,7 +35,7 @@ public sealed class FirewallPolicyTests
     }
 
     [Fact]
-    public void For_ControlPlane_OpensApiEtcdKubeletAndCniToClusterNodesOnly()
+    public void For_ControlPlane_OpensTheClustersPortsToTheirSourcesOnly()
     {
         var stack = HardeningSamples.Cluster();
         var addresses = NodeAddressing.Assign(stack);
@@ -44,14 +44,30 @@ public sealed class FirewallPolicyTests
         var nodes = stack.Nodes.Select(n => CidrSet.Host(addresses[n.Name].Ipv4Address)).ToHashSet();
         var controlPlane = stack.Nodes.Where(n => n.Role == NodeRole.ControlPlane).Select(n => CidrSet.Host(addresses[n.Name].Ipv4Address)).ToHashSet();
         var byName = policy.Input.ToDictionary(r => r.Name);
-        Assert.Equal(["ssh", "kube-apiserver", "etcd", "kubelet", "cni-vxlan"], policy.Input.Select(r => r.Name));
+        Assert.Equal(["ssh", "kube-apiserver, kube-apiserver-admin, kube-apiserver-pods", "etcd", "kubelet", "calico-bgp", "calico-ipip"], policy.Input.Select(r => r.Name));
+        var api = byName["kube-apiserver, kube-apiserver-admin, kube-apiserver-pods"];
+        Assert.Equal(PortRange.Of(6443), api.Ports);
+        Assert.Equal(nodes.Append(C("10.244.0.0/16")).Append(C("192.0.2.0/24")).ToHashSet(), api.Sources.ToHashSet());
         Assert.Equal(new PortRange(2379, 2380), byName["etcd"].Ports);
         Assert.Equal(controlPlane, byName["etcd"].Sources.ToHashSet());
-        Assert.Equal(nodes.Append(C("10.244.0.0/16")).ToHashSet(), byName["kubelet"].Sources.ToHashSet());
-        Assert.Equal(nodes.Append(C("10.244.0.0/16")).Append(C("192.0.2.0/24")).ToHashSet(), byName["kube-apiserver"].Sources.ToHashSet());
-        Assert.Equal(nodes, byName["cni-vxlan"].Sources.ToHashSet());
-        Assert.Equal(TransportProtocol.Udp, byName["cni-vxlan"].Protocol);
+        Assert.Equal(controlPlane, byName["kubelet"].Sources.ToHashSet());
+        Assert.Equal(nodes, byName["calico-bgp"].Sources.ToHashSet());
+        Assert.Equal(FirewallProtocol.IpInIp, byName["calico-ipip"].Protocol);
+        Assert.Null(byName["calico-ipip"].Ports);
         Assert.Equal(C("10.244.0.0/16"), policy.PodCidr);
+    }
+
+    [Fact]
+    public void For_ClusterNode_ForwardsPodsByAddress()
+    {
+        var stack = HardeningSamples.Cluster();
+        var addresses = NodeAddressing.Assign(stack);
+
+        var forward = Policy(stack, "worker-1").Forward;
+
+        Assert.Contains(forward, f => f.Source == C("10.244.0.0/16") && f.Destination is null);
+        Assert.All(stack.Nodes, n => Assert.Contains(forward, f => f.Source == CidrSet.Host(addresses[n.Name].Ipv4Address) && f.Destination == C("10.244.0.0/16")));
+        Assert.Empty(Policy(HardeningSamples.Sandbox(), "box").Forward);
     }
 
     [Fact]
@@ -59,27 +75,38 @@ public sealed class FirewallPolicyTests
     {
         var policy = Policy(HardeningSamples.Cluster(), "worker-2");
 
-        Assert.Equal(["ssh", "kubelet", "cni-vxlan"], policy.Input.Select(r => r.Name));
+        Assert.Equal(["ssh", "kubelet", "calico-bgp", "calico-ipip"], policy.Input.Select(r => r.Name));
     }
 
     [Theory]
     [InlineData("cp-1")]
     [InlineData("worker-1")]
-    public void For_ClusterNode_NeverOpensControllerManagerOrSchedulerPorts(string node)
+    public void For_ClusterNode_NeverOpensControllerManagerSchedulerOrNodePorts(string node)
     {
         var policy = Policy(HardeningSamples.Cluster(), node);
 
-        Assert.DoesNotContain(policy.Input, r => r.Ports.Contains(10257) || r.Ports.Contains(10259));
+        Assert.DoesNotContain(policy.Input, r => r.Ports is { } p && (p.Contains(10257) || p.Contains(10259) || p.Contains(30080)));
     }
 
     [Fact]
-    public void For_CalicoBgp_OpensPort179ToClusterNodes()
+    public void For_VirtualApiEndpoint_AcceptsVrrpBetweenControlPlanesOnly()
     {
-        var target = HardeningSamples.Target(HardeningSamples.Cluster(), "worker-1") with { CniPorts = [ClusterPort.CalicoBgp] };
+        var stack = HardeningSamples.ClusterWithVip();
 
-        var bgp = Assert.Single(FirewallPolicy.For(target).Input, r => r.Name == "cni-bgp");
-        Assert.Equal(PortRange.Of(179), bgp.Ports);
-        Assert.Equal(4, bgp.Sources.Count);
+        var vrrp = Assert.Single(Policy(stack, "cp-2").Input, r => r.Protocol == FirewallProtocol.Vrrp);
+        Assert.Equal(2, vrrp.Sources.Count);
+        Assert.DoesNotContain(Policy(stack, "worker-1").Input, r => r.Protocol == FirewallProtocol.Vrrp);
+    }
+
+    [Fact]
+    public void For_ClusterNodeTargetWithoutClusterNeeds_IsRefused()
+    {
+        var stack = HardeningSamples.Cluster();
+        var target = new HardeningTarget { Stack = stack, Node = stack.FindNode("cp-1")! };
+
+        var e = Assert.Throws<RenderModelException>(() => FirewallPolicy.For(target));
+
+        Assert.Equal("hardening.cluster", e.FieldPath);
     }
 
     [Theory]
@@ -141,17 +168,6 @@ public sealed class FirewallPolicyTests
 
         Assert.Equal("provisioner:access.adminCidrs", e.FieldPath);
         Assert.Single(HardeningRenderer.Validate(stack), x => x.Path == "provisioner:access.adminCidrs");
-    }
-
-    [Fact]
-    public void For_ClusterNodeWithoutPeers_IsRefused()
-    {
-        var stack = HardeningSamples.Cluster();
-        var target = new HardeningTarget { Stack = stack, Node = stack.FindNode("cp-1")! };
-
-        var e = Assert.Throws<RenderModelException>(() => FirewallPolicy.For(target));
-
-        Assert.Equal("hardening.clusterNodes", e.FieldPath);
     }
 
     [Fact]

@@ -23,13 +23,14 @@ public sealed class HardeningGoldenTests
         { "cluster", "cp-1", HardeningPaths.Ruleset },
         { "cluster", "cp-1", HardeningPaths.DockerUserRules },
         { "cluster", "worker-2", HardeningPaths.Ruleset },
+        { "vip", "cp-2", HardeningPaths.Ruleset },
     };
 
     [Theory]
     [MemberData(nameof(Files))]
     public void Render_File_MatchesGoldenFile(string stack, string node, string path)
     {
-        var bundle = HardeningSamples.Render(stack == "sandbox" ? HardeningSamples.Sandbox() : HardeningSamples.Cluster(), node);
+        var bundle = HardeningSamples.Render(stack switch { "sandbox" => HardeningSamples.Sandbox(), "vip" => HardeningSamples.ClusterWithVip(), _ => HardeningSamples.Cluster() }, node);
 
         var file = bundle.FindFile(path);
 

@@ -98,7 +98,7 @@ internal static class HardeningSamples
               - port: 30080
                 from: [192.0.2.0/24]
           provisioner:kubernetes:
-            version: "1.31"
+            version: "1.34.2"
         """;
 
     public static TemplateRenderer Templates() => TemplateRenderer.CreateDefault();
@@ -109,8 +109,11 @@ internal static class HardeningSamples
 
     public static StackDefinition Cluster() => StackLoader.Parse(ClusterYaml, "oslo", "cluster.yaml");
 
-    public static HardeningTarget Target(StackDefinition stack, string node) =>
-        HardeningTarget.For(stack, node, NodeAddressing.Assign(stack));
+    /// <summary>The cluster with a virtual IP for the API server (keepalived between the control planes).</summary>
+    public static StackDefinition ClusterWithVip() => StackLoader.Parse(
+        ClusterYaml.Replace("version: \"1.34.2\"", "version: \"1.34.2\"\n    controlPlaneEndpoint: 10.20.0.10", StringComparison.Ordinal), "oslo", "cluster.yaml");
+
+    public static HardeningTarget Target(StackDefinition stack, string node) => HardeningTarget.For(stack, node);
 
     public static HardeningBundle Render(StackDefinition stack, string node) => Renderer().Render(Target(stack, node));
 

@@ -45,7 +45,7 @@ internal static class EngineHardeningSamples
     public static HardeningBundle Render(StackDefinition? stack = null)
     {
         stack ??= Sandbox();
-        return new HardeningRenderer(TemplateRenderer.CreateDefault()).Render(HardeningTarget.For(stack, "box", NodeAddressing.Assign(stack)));
+        return new HardeningRenderer(TemplateRenderer.CreateDefault()).Render(HardeningTarget.For(stack, "box"));
     }
 
     /// <summary>The bundle with every file under <paramref name="root"/> and the given activation commands.</summary>
