@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Provisioner.Core.Hardening;
+using Provisioner.Core.Kubernetes.Audit;
+using Provisioner.Core.Stacks;
 
 namespace Provisioner.Core.Audit;
 
@@ -50,6 +52,54 @@ public static class AuditChecks
     private static readonly AuditProbe PublishedChain = AuditProbe.Of("iptables", "-w", "-S", HardeningPaths.DockerUserChain);
     private static readonly AuditProbe UnitsEnabled = AuditProbe.Of("systemctl", "is-enabled", HardeningPaths.FirewallUnitName, HardeningPaths.DockerUserUnitName);
     private static readonly AuditProbe NftablesService = AuditProbe.Of("systemctl", "is-enabled", "nftables.service");
+
+    /// <summary>The benchmark the Kubernetes checks' CIS ids refer to (see <see cref="KubernetesAuditCheck.CisId"/>).</summary>
+    public const string KubernetesBenchmark = "CIS Kubernetes Benchmark v1.10.0";
+
+    /// <summary>
+    /// Every check for one node: the runtime and firewall checks of <paramref name="bundle"/>, then those of
+    /// <paramref name="kubernetes"/> (from <see cref="KubernetesAuditChecks.For"/>) that apply to a node of
+    /// <paramref name="role"/>. What <c>provisioner audit</c> runs.
+    /// </summary>
+    public static IReadOnlyList<AuditCheck> ForNode(HardeningBundle bundle, NodeRole role, IReadOnlyList<KubernetesAuditCheck>? kubernetes)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var checks = For(bundle).ToList();
+        if (kubernetes is not null && role is NodeRole.ControlPlane or NodeRole.Worker)
+        {
+            checks.AddRange(FromKubernetes(kubernetes.Where(k => k.Scope == AuditScope.AllNodes || role == NodeRole.ControlPlane)));
+        }
+        return checks.AsReadOnly();
+    }
+
+    /// <summary>The Kubernetes checks in this audit's form: id <c>kubernetes.&lt;cis id&gt;</c>, the evaluator reading standard output and exit code.</summary>
+    public static IReadOnlyList<AuditCheck> FromKubernetes(IEnumerable<KubernetesAuditCheck> checks)
+    {
+        ArgumentNullException.ThrowIfNull(checks);
+        var result = new List<AuditCheck>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var check in checks)
+        {
+            var id = "kubernetes." + check.CisId.Replace(' ', '-');
+            seen[id] = seen.GetValueOrDefault(id) + 1;
+            var evaluate = check.Evaluate;
+            result.Add(new AuditCheck
+            {
+                Id = seen[id] == 1 ? id : $"{id}#{seen[id].ToString(CultureInfo.InvariantCulture)}",
+                CisId = check.CisId,
+                Benchmark = KubernetesBenchmark,
+                Title = check.Title,
+                Expected = check.Title,
+                Probes = [new AuditProbe(check.Command)],
+                Evaluate = outputs =>
+                {
+                    var verdict = evaluate(outputs[0].StdOut, outputs[0].ExitCode);
+                    return verdict.Passed ? AuditFinding.Pass(verdict.Detail) : AuditFinding.Fail(verdict.Detail);
+                },
+            });
+        }
+        return result.AsReadOnly();
+    }
 
     /// <summary>Every check for the node <paramref name="bundle"/> was rendered for.</summary>
     public static IReadOnlyList<AuditCheck> For(HardeningBundle bundle)
@@ -126,7 +176,7 @@ public static class AuditChecks
                 : CompareAllowances(table.PublishedAllowances(), published));
 
         var expectedDockerUser = policy.Published
-            .SelectMany(p => p.AnySource ? [(FirewallToken.ProtocolName(p.Protocol), p.Port, (Stacks.Ipv4Cidr?)null)] : p.Sources.Select(s => (FirewallToken.ProtocolName(p.Protocol), p.Port, (Stacks.Ipv4Cidr?)s)))
+            .SelectMany(p => p.AnySource ? [(FirewallToken.ProtocolName(p.Protocol), p.Port, (Ipv4Cidr?)null)] : p.Sources.Select(s => (FirewallToken.ProtocolName(p.Protocol), p.Port, (Ipv4Cidr?)s)))
             .Select(Format)
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -240,7 +290,7 @@ public static class AuditChecks
     private static string Describe(List<FoundAllowance> allowances) =>
         allowances.Count == 0 ? "none" : string.Join("; ", allowances.Select(a => a.Key).Order(StringComparer.Ordinal));
 
-    private static string Format((string Protocol, int Port, Stacks.Ipv4Cidr? Source) rule) =>
+    private static string Format((string Protocol, int Port, Ipv4Cidr? Source) rule) =>
         $"{rule.Protocol} {rule.Port.ToString(CultureInfo.InvariantCulture)} from {(rule.Source is { } s ? s.ToString() : "any")}";
 
     // ----- Docker -----

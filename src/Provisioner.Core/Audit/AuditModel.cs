@@ -93,8 +93,11 @@ public sealed record AuditCheck
     /// <summary>Stable id, e.g. <c>docker.icc</c> or <c>firewall.input-policy</c>.</summary>
     public required string Id { get; init; }
 
-    /// <summary>The item id in <see cref="AuditChecks.CisBenchmark"/> (e.g. <c>2.2</c>), or <see langword="null"/> where the benchmark has none.</summary>
+    /// <summary>The item id in <see cref="Benchmark"/> (e.g. <c>2.2</c>), or <see langword="null"/> where the benchmark has none.</summary>
     public string? CisId { get; init; }
+
+    /// <summary>The benchmark <see cref="CisId"/> refers to; <see cref="AuditChecks.CisBenchmark"/> unless set.</summary>
+    public string Benchmark { get; init; } = AuditChecks.CisBenchmark;
 
     /// <summary>What is checked.</summary>
     public required string Title { get; init; }
@@ -133,6 +136,7 @@ public sealed record AuditCheck
         {
             Id = Id,
             CisId = CisId,
+            Benchmark = CisId is null ? null : Benchmark,
             Title = Title,
             Expected = Expected,
             Found = finding.Found,
@@ -148,8 +152,11 @@ public sealed record AuditResult
     /// <summary>Check id.</summary>
     public required string Id { get; init; }
 
-    /// <summary>CIS Docker Benchmark item, if any.</summary>
+    /// <summary>CIS benchmark item, if any.</summary>
     public string? CisId { get; init; }
+
+    /// <summary>The benchmark <see cref="CisId"/> refers to, when there is one.</summary>
+    public string? Benchmark { get; init; }
 
     /// <summary>What was checked.</summary>
     public required string Title { get; init; }

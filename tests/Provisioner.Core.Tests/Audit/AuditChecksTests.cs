@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Provisioner.Core.Audit;
 using Provisioner.Core.Hardening;
+using Provisioner.Core.Kubernetes.Audit;
+using Provisioner.Core.Stacks;
 using Provisioner.Core.Tests.Hardening;
 
 namespace Provisioner.Core.Tests.Audit;
@@ -303,6 +305,32 @@ public sealed class AuditChecksTests
 
         Assert.Equal(AuditStatus.Fail, result.Status);
         Assert.Equal($"{HardeningPaths.Ruleset} changed", result.Found);
+    }
+
+    [Fact]
+    public void ForNode_KubernetesChecks_JoinByScopeAndKeepTheirBenchmark()
+    {
+        var bundle = HardeningSamples.Render(HardeningSamples.Cluster(), "cp-1");
+        KubernetesAuditCheck[] kubernetes =
+        [
+            new("1.2.1", "anonymous requests reach only health endpoints", AuditScope.ControlPlane, ["cat", "/etc/kubernetes/manifests/kube-apiserver.yaml"], (o, e) => new AuditVerdict(o.Contains("--anonymous-auth"), "x")),
+            new("4.2.1", "kubelet: anonymous auth off", AuditScope.AllNodes, ["cat", "/var/lib/kubelet/config.yaml"], (o, e) => new AuditVerdict(e == 0, e == 0 ? "enabled: false" : "missing")),
+            new("4.2.1", "kubelet: second setting under the same id", AuditScope.AllNodes, ["true"], (o, e) => new AuditVerdict(true, "ok")),
+        ];
+
+        var controlPlane = AuditChecks.ForNode(bundle, NodeRole.ControlPlane, kubernetes);
+        var worker = AuditChecks.ForNode(bundle, NodeRole.Worker, kubernetes);
+        var sandbox = AuditChecks.ForNode(bundle, NodeRole.Sandbox, kubernetes);
+
+        Assert.Equal(["kubernetes.1.2.1", "kubernetes.4.2.1", "kubernetes.4.2.1#2"], controlPlane.Where(c => c.Id.StartsWith("kubernetes.", StringComparison.Ordinal)).Select(c => c.Id));
+        Assert.Equal(["kubernetes.4.2.1", "kubernetes.4.2.1#2"], worker.Where(c => c.Id.StartsWith("kubernetes.", StringComparison.Ordinal)).Select(c => c.Id));
+        Assert.DoesNotContain(sandbox, c => c.Id.StartsWith("kubernetes.", StringComparison.Ordinal));
+        var kubelet = worker.Single(c => c.Id == "kubernetes.4.2.1");
+        var failed = kubelet.Run([new ProbeOutput(1, "", "No such file")]);
+        Assert.Equal(AuditStatus.Fail, failed.Status);
+        Assert.Equal("missing", failed.Found);
+        Assert.Equal(AuditChecks.KubernetesBenchmark, failed.Benchmark);
+        Assert.Equal(AuditChecks.CisBenchmark, Sandbox().Run("docker.icc").Benchmark);
     }
 
     [Fact]
