@@ -138,6 +138,18 @@ public sealed record PodSecurityRuleSet
     }
 
     /// <summary>
+    /// What is enforced, for the head of <c>k8s check</c> output and for plans: the profile and version, the
+    /// exemptions with their reasons, the project's policies, and the user-namespace statement.
+    /// </summary>
+    public IReadOnlyList<string> Describe() =>
+    [
+        $"Pod Security: restricted at {PolicyVersionTag} (enforce, audit, warn) on Kubernetes {ClusterVersion}",
+        .. Exemptions.Select(e => $"exempt namespace {e.Namespace}: {string.Join("; ", e.Reasons)}"),
+        .. ProjectPolicies.Select(p => $"policy {p.Name}: {p.SeedClause}"),
+        UserNamespaceStatement,
+    ];
+
+    /// <summary>
     /// The rule set for a cluster at <paramref name="version"/> with the given exemptions and node capability.
     /// </summary>
     public static PodSecurityRuleSet For(KubernetesVersion version, UserNamespaceCapability capability, IReadOnlyList<NamespaceExemption> exemptions)
