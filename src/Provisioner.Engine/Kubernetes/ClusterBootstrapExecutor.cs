@@ -217,7 +217,7 @@ public sealed partial class ClusterBootstrapExecutor
         }
     }
 
-    private static async Task InitAsync(KubernetesClusterSpec spec, string nodeName, IRemoteSession session, CancellationToken cancellationToken)
+    private async Task InitAsync(KubernetesClusterSpec spec, string nodeName, IRemoteSession session, CancellationToken cancellationToken)
     {
         var node = spec.FindNode(nodeName)!;
         var token = BootstrapTokens.NewToken();
@@ -231,13 +231,13 @@ public sealed partial class ClusterBootstrapExecutor
         }
         finally
         {
-            await RemoveAsync(session, [KubernetesPaths.KubeadmInit], cancellationToken).ConfigureAwait(false);
+            await CleanupAsync(session, ShellCommand.Create("rm", "-f", KubernetesPaths.KubeadmInit)).ConfigureAwait(false);
         }
 
         await TightenModesAsync(session, node, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<Secret> UploadCertificatesAsync(KubernetesClusterSpec spec, string nodeName, IRemoteSession session, CancellationToken cancellationToken)
+    private async Task<Secret> UploadCertificatesAsync(KubernetesClusterSpec spec, string nodeName, IRemoteSession session, CancellationToken cancellationToken)
     {
         var key = BootstrapTokens.NewCertificateKey();
         await EnsureConfigDirectoryAsync(session, cancellationToken).ConfigureAwait(false);
@@ -248,7 +248,7 @@ public sealed partial class ClusterBootstrapExecutor
         }
         finally
         {
-            await RemoveAsync(session, [KubernetesPaths.KubeadmUploadCertificates], cancellationToken).ConfigureAwait(false);
+            await CleanupAsync(session, ShellCommand.Create("rm", "-f", KubernetesPaths.KubeadmUploadCertificates)).ConfigureAwait(false);
         }
 
         return key;
@@ -284,8 +284,8 @@ public sealed partial class ClusterBootstrapExecutor
         }
         finally
         {
-            await RemoveAsync(session, [KubernetesPaths.KubeadmJoin, KubernetesPaths.DiscoveryKubeconfig], cancellationToken).ConfigureAwait(false);
-            await via.RunAsync(ShellCommand.Create("kubeadm", "token", "delete", BootstrapTokens.IdOf(token)).WithSudo(), cancellationToken).ConfigureAwait(false);
+            await CleanupAsync(session, ShellCommand.Create("rm", "-f", KubernetesPaths.KubeadmJoin, KubernetesPaths.DiscoveryKubeconfig)).ConfigureAwait(false);
+            await CleanupAsync(via, ShellCommand.Create("kubeadm", "token", "delete", BootstrapTokens.IdOf(token))).ConfigureAwait(false);
         }
 
         await TightenModesAsync(session, node, cancellationToken).ConfigureAwait(false);
@@ -333,9 +333,26 @@ public sealed partial class ClusterBootstrapExecutor
     private static Task UploadSecretAsync(IRemoteSession session, Secret content, string path, CancellationToken cancellationToken) =>
         session.UploadAsync(Encoding.UTF8.GetBytes(content.Reveal()), path, UnixFileMode.UserRead | UnixFileMode.UserWrite, Root, cancellationToken);
 
-    private static async Task RemoveAsync(IRemoteSession session, IReadOnlyList<string> paths, CancellationToken cancellationToken) =>
-        // Best effort with the caller's token: a failure here must not hide the failure that got us here.
-        await session.RunAsync(ShellCommand.Create("rm", ["-f", .. paths]).WithSudo(), cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Removes secret material after use: runs even when the run was cancelled (its own one-minute limit instead),
+    /// and never throws, so it cannot hide the failure that brought us here. A failure is logged by command line,
+    /// which holds no secret.
+    /// </summary>
+    private async Task CleanupAsync(IRemoteSession session, ShellCommand command)
+    {
+        try
+        {
+            var result = await session.RunAsync(command.WithSudo(), TimeSpan.FromMinutes(1), CancellationToken.None).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                LogCleanupFailed(_logger, session.Endpoint.Host, command.CommandLine, result.ExitCode);
+            }
+        }
+        catch (Exception e) when (e is SshTimeoutException or SshConnectionLostException or RemoteCommandException)
+        {
+            LogCleanupFailed(_logger, session.Endpoint.Host, command.CommandLine, -1);
+        }
+    }
 
     private static async Task<CommandResult> RunAsync(IRemoteSession session, ShellCommand command, bool slow, CancellationToken cancellationToken) =>
         (slow
@@ -365,6 +382,9 @@ public sealed partial class ClusterBootstrapExecutor
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "approved {Count} kubelet serving certificate request(s) of {Node}")]
     private static partial void LogApproved(ILogger logger, string node, int count);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "cleanup on {Host} failed (exit {ExitCode}): {Command}; remove it by hand")]
+    private static partial void LogCleanupFailed(ILogger logger, string host, string command, int exitCode);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "cluster {Cluster}: {Steps} bootstrap steps done")]
     private static partial void LogDone(ILogger logger, string cluster, int steps);
