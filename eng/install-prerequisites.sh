@@ -30,8 +30,16 @@ packages=(
     ca-certificates
 )
 
+# Only the test suites need these (real checkers and fixtures: cloud-init's own schema and NoCloud
+# reader, ISO readers, sudo for the non-root SSH tests, packet tools for the firewall proofs); the
+# tool itself does not, so LocalPrerequisites does not list them.
+test_packages=(
+    sudo cloud-init python3-yaml libxml2-utils p7zip-full fuseiso fuse
+    socat netcat-openbsd conntrack
+)
+
 missing=()
-for p in "${packages[@]}"; do
+for p in "${packages[@]}" "${test_packages[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     [[ ${status} == ii* ]] || missing+=("$p")
 done

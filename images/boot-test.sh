@@ -4,7 +4,7 @@
 # SSH with a key from the seed while pinning the host key the seed injected (no trust on first
 # use). Prints timings and the guest's self-checks; exits non-zero on any failure.
 #
-# Usage: images/boot-test.sh IMAGE.qcow2 [virtio|nvme] [TIMEOUT_SECONDS]
+# Usage: images/boot-test.sh IMAGE.qcow2 [virtio|nvme] [TIMEOUT_SECONDS] [pc|q35]
 # BOOT_TEST_SERIAL_LOG=FILE keeps a copy of the guest's serial console.
 #
 # Test tooling only: the seed is made with genisoimage here; product code has its own writer.
@@ -12,9 +12,10 @@
 # connection is the host-loopback port forward used for SSH).
 set -euo pipefail
 
-image=${1:?usage: boot-test.sh IMAGE.qcow2 [virtio|nvme] [TIMEOUT_SECONDS]}
+image=${1:?usage: boot-test.sh IMAGE.qcow2 [virtio|nvme] [TIMEOUT_SECONDS] [pc|q35]}
 bus=${2:-virtio}
 timeout=${3:-600}
+machine=${4:-pc}
 image=$(readlink -f "${image}")
 start=$(date +%s)
 log() { printf '[boot-test %s +%ds] %s\n' "${bus}" "$(($(date +%s) - start))" "$*"; }
@@ -83,15 +84,21 @@ genisoimage -quiet -output "${work}/seed.iso" -volid cidata -joliet -rock \
     "${work}/seed/user-data" "${work}/seed/meta-data"
 
 qemu-img create -q -f qcow2 -F qcow2 -b "${image}" "${work}/disk.qcow2" 8G
+case "${machine}" in
+    pc) nvme_bus= ;;
+    # As the engine attaches it through <qemu:commandline>: q35 needs an explicit PCIe slot.
+    q35) nvme_bus=,bus=pcie.0,addr=0x1e ;;
+    *) die "machine must be pc or q35, not '${machine}'" ;;
+esac
 case "${bus}" in
     virtio) root_dev=(-drive "file=${work}/disk.qcow2,if=virtio,format=qcow2") ;;
     nvme) root_dev=(-drive "file=${work}/disk.qcow2,if=none,id=root,format=qcow2"
-                    -device "nvme,serial=pvroot,drive=root,bootindex=0") ;;
+                    -device "nvme,serial=pvroot,drive=root,bootindex=0${nvme_bus}") ;;
     *) die "bus must be virtio or nvme, not '${bus}'" ;;
 esac
 
-log "booting ${image} (${bus} root disk, TCG) with SSH forwarded from 127.0.0.1:${port}"
-qemu-system-x86_64 -machine pc,accel=tcg -smp 2 -m 2048 -nodefaults -display none \
+log "booting ${image} (${bus} root disk, ${machine}, TCG) with SSH forwarded from 127.0.0.1:${port}"
+qemu-system-x86_64 -machine "${machine},accel=tcg" -smp 2 -m 2048 -nodefaults -display none \
     -serial "file:${work}/serial.log" -monitor none \
     "${root_dev[@]}" \
     -drive "file=${work}/seed.iso,if=virtio,format=raw,readonly=on,media=cdrom" \

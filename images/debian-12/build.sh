@@ -15,8 +15,10 @@
 # Environment (all optional):
 #   DEBIAN_MIRROR            mirror used for the build (default http://deb.debian.org/debian)
 #   DEBIAN_SECURITY_MIRROR   security mirror for the build (default .../debian-security)
-#   PROVISIONER_CACHE        cache root (default /var/cache/provisioner); the .deb cache that
-#                            makes rebuilds fast is $PROVISIONER_CACHE/images/debian-12/debootstrap-cache
+#   PROVISIONER_CACHE        cache root (default /var/cache/provisioner). Under
+#                            $PROVISIONER_CACHE/images/debian-12/ the build keeps its .deb cache
+#                            (debootstrap-cache/, makes rebuilds fast) and its work area (.work-*/,
+#                            removed on exit; one left by a SIGKILLed build is removed by the next).
 #
 # How it boots, without guestfish or mounting the disk: the root filesystem is made from a
 # directory with `mkfs.ext4 -d`, copied into partition 1 of a raw disk with an MBR, and GRUB's

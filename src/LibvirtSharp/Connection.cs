@@ -14,7 +14,8 @@ namespace LibvirtSharp;
 /// <para>Lifetime: <see cref="Dispose"/> drops this object's reference (virConnectClose). Domains, networks,
 /// pools and other objects obtained from the connection hold their own reference on the underlying libvirt
 /// connection, so they remain usable after the <see cref="Connection"/> is disposed; the native connection closes
-/// when the last of them is disposed.</para>
+/// when the last of them is disposed. A connection with event subscribers must be disposed: libvirt's callback
+/// registration keeps it reachable until then.</para>
 /// </remarks>
 public sealed partial class Connection : IDisposable
 {
@@ -317,6 +318,14 @@ public sealed partial class Connection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         return new StorageVolume(LibvirtError.Check(StorageNative.virStorageVolLookupByPath(_handle, path), $"Connection.LookupStorageVolumeByPath({path})"));
+    }
+
+    /// <summary>Finds a storage volume by its key (for file volumes, the path).</summary>
+    /// <exception cref="LibvirtException">With <see cref="ErrorCode.NoStorageVolume"/> if no pool has it.</exception>
+    public StorageVolume LookupStorageVolumeByKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return new StorageVolume(LibvirtError.Check(StorageNative.virStorageVolLookupByKey(_handle, key), $"Connection.LookupStorageVolumeByKey({key})"));
     }
 
     // ---- node devices ----

@@ -60,7 +60,9 @@ public class LibvirtException : Exception
     public bool IsNotFound => Code is ErrorCode.NoDomain or ErrorCode.NoNetwork or ErrorCode.NoStoragePool
         or ErrorCode.NoStorageVolume or ErrorCode.NoDomainSnapshot or ErrorCode.NoNodeDevice;
 
-    /// <summary>True for errors a caller may reasonably retry (operation timeout, lost RPC connection, busy agent).</summary>
-    public bool IsTransient => Code is ErrorCode.OperationTimeout or ErrorCode.AgentUnresponsive
-        or ErrorCode.ResourceBusy or ErrorCode.NoConnect;
+    /// <summary>
+    /// True for errors a caller may reasonably retry: an operation timeout, an unresponsive guest agent, a busy
+    /// resource. Bad input (invalid XML, unknown URI, missing objects) is never transient.
+    /// </summary>
+    public bool IsTransient => Code is ErrorCode.OperationTimeout or ErrorCode.AgentUnresponsive or ErrorCode.ResourceBusy;
 }

@@ -59,7 +59,7 @@ public sealed class StorageVolume : IDisposable
     /// </summary>
     /// <param name="source">Readable stream with at least <paramref name="length"/> bytes.</param>
     /// <param name="offset">Byte offset in the volume.</param>
-    /// <param name="length">Bytes to write; must be greater than zero.</param>
+    /// <param name="length">Bytes to write; 0 writes whatever <paramref name="source"/> holds (up to the volume's end).</param>
     /// <param name="progress">Receives the total bytes sent after each chunk.</param>
     /// <param name="ct">Checked between chunks; on cancellation the libvirt stream is aborted.</param>
     /// <exception cref="OperationCanceledException">Cancelled; the volume holds partial data.</exception>
@@ -67,7 +67,7 @@ public sealed class StorageVolume : IDisposable
     public unsafe void Upload(Stream source, ulong offset, ulong length, IProgress<long>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        ArgumentOutOfRangeException.ThrowIfZero(length);
+        var untilEnd = length == 0;
         ct.ThrowIfCancellationRequested();
         using var stream = NewStream("StorageVolume.Upload");
         LibvirtError.Check(StorageNative.virStorageVolUpload(_handle, stream, offset, length, 0), "StorageVolume.Upload");
@@ -76,11 +76,16 @@ public sealed class StorageVolume : IDisposable
         try
         {
             ulong sent = 0;
-            while (sent < length)
+            while (untilEnd || sent < length)
             {
                 ct.ThrowIfCancellationRequested();
-                var want = (int)Math.Min((ulong)ChunkSize, length - sent);
+                var want = untilEnd ? ChunkSize : (int)Math.Min((ulong)ChunkSize, length - sent);
                 var read = source.Read(buffer, 0, want);
+                if (read == 0 && untilEnd)
+                {
+                    break;
+                }
+
                 if (read == 0)
                 {
                     throw new EndOfStreamException(

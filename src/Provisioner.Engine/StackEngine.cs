@@ -180,7 +180,7 @@ public sealed partial class StackEngine
         if (!plan.HasChanges)
         {
             LogNothingToDo(_logger, stack.Name);
-            return new UpResult(plan, false, Status(stack, hosts, desired));
+            return new UpResult(plan, false, Status(observed, desired));
         }
 
         // Check every host can run the stack's guests before creating anything anywhere.
@@ -211,9 +211,10 @@ public sealed partial class StackEngine
         var graph = BuildUpGraph(context, plan, desired, observed, imageFile);
         await RunAsync(graph, cancellationToken).ConfigureAwait(false);
 
+        // One read of what now exists serves the known_hosts file and the status shown.
         var after = Plan(stack, hosts, image);
-        await WriteKnownHostsAsync(stack, hosts, cancellationToken).ConfigureAwait(false);
-        return new UpResult(plan, true, Status(stack, hosts, after.Desired));
+        await WriteKnownHostsAsync(stack, after.Observed, after.Desired, cancellationToken).ConfigureAwait(false);
+        return new UpResult(plan, true, Status(after.Observed, after.Desired));
     }
 
     /// <summary>Removes everything the stack owns on every host, including leftovers of interrupted runs.</summary>
@@ -309,8 +310,8 @@ public sealed partial class StackEngine
         ArgumentNullException.ThrowIfNull(stack);
         using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
         var image = await _options.Images.PeekAsync(stack.Image, cancellationToken).ConfigureAwait(false);
-        var (plan, desired, _) = Plan(stack, hosts, image);
-        return (plan, Status(stack, hosts, desired));
+        var (plan, desired, observed) = Plan(stack, hosts, image);
+        return (plan, Status(observed, desired));
     }
 
     private StepGraph BuildUpGraph(
@@ -474,9 +475,8 @@ public sealed partial class StackEngine
         return new Dictionary<string, ObservedHost>(result, StringComparer.Ordinal);
     }
 
-    private static List<NodeStatus> Status(StackDefinition stack, HostSet hosts, IReadOnlyList<DesiredNode> desired)
+    private static List<NodeStatus> Status(IReadOnlyDictionary<string, ObservedHost> observed, IReadOnlyList<DesiredNode> desired)
     {
-        var observed = ReadAll(stack, hosts);
         var addresses = desired.ToDictionary(d => d.Name, d => d.Addresses.Ipv4Address.ToString(), StringComparer.Ordinal);
         return [.. observed.Values.SelectMany(h => h.Nodes.Values)
             .OrderBy(n => n.Name, StringComparer.Ordinal)
@@ -494,11 +494,10 @@ public sealed partial class StackEngine
             })];
     }
 
-    private async Task WriteKnownHostsAsync(StackDefinition stack, HostSet hosts, CancellationToken cancellationToken)
+    private async Task WriteKnownHostsAsync(
+        StackDefinition stack, IReadOnlyDictionary<string, ObservedHost> observed, IReadOnlyList<DesiredNode> desired, CancellationToken cancellationToken)
     {
-        var observed = ReadAll(stack, hosts);
         var entries = new List<KnownHostEntry>();
-        var (desired, _) = Planner.Desire(stack, [.. hosts.Sessions.Values.Select(h => h.Facts())], [.. observed.Values]);
         var addresses = desired.ToDictionary(d => d.Name, d => d.Addresses.Ipv4Address.ToString(), StringComparer.Ordinal);
         foreach (var node in observed.Values.SelectMany(h => h.Nodes.Values).OrderBy(n => n.Name, StringComparer.Ordinal))
         {

@@ -57,7 +57,7 @@ public sealed class DevStackLiveTests : IAsyncLifetime
         {
             Templates = TemplateRenderer.CreateDefault(),
             Images = RecipeImageSource.FromEnvironment(TimeProvider.System),
-            Readiness = new SshNodeReadiness(connector, TimeProvider.System, TimeSpan.FromMinutes(10), NullLogger.Instance),
+            Readiness = new SshNodeReadiness(connector, TimeProvider.System, TimeSpan.FromMinutes(20), NullLogger.Instance),
             Keys = _keys,
         });
 

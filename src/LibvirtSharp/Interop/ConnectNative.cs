@@ -30,9 +30,6 @@ internal static unsafe partial class ConnectNative
     public static partial int virConnectClose(nint conn);
 
     [LibraryImport(Native.Library)]
-    public static partial int virConnectRef(nint conn);
-
-    [LibraryImport(Native.Library)]
     public static partial nint virConnectGetURI(ConnectionHandle conn);
 
     [LibraryImport(Native.Library)]

@@ -39,9 +39,6 @@ internal static unsafe partial class DomainNative
     [LibraryImport(Native.Library)]
     public static partial int virDomainFree(nint domain);
 
-    [LibraryImport(Native.Library)]
-    public static partial int virDomainRef(nint domain);
-
     [LibraryImport(Native.Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial DomainHandle virDomainDefineXMLFlags(ConnectionHandle conn, string xml, uint flags);
 

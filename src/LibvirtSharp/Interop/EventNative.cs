@@ -13,12 +13,6 @@ internal static unsafe partial class EventNative
     public static partial int virEventRunDefaultImpl();
 
     [LibraryImport(Native.Library)]
-    public static partial int virEventAddTimeout(int frequency, delegate* unmanaged<int, nint, void> cb, nint opaque, nint ff);
-
-    [LibraryImport(Native.Library)]
-    public static partial int virEventRemoveTimeout(int timer);
-
-    [LibraryImport(Native.Library)]
     public static partial int virConnectDomainEventRegisterAny(
         ConnectionHandle conn,
         nint dom,

@@ -6,6 +6,11 @@ namespace LibvirtSharp.Interop;
 /// Turns libvirt's thread-local last error into a <see cref="LibvirtException"/>. Must run on the thread that
 /// made the failing call, before any other libvirt call on that thread.
 /// </summary>
+/// <remarks>
+/// One gap remains by design: if a caller disposes an object on another thread while a call on it is in flight,
+/// the interop stub's final SafeHandle release runs virXxxFree on this thread, which clears the error before it
+/// is read; the exception then says libvirt reported no error. That is a use-after-dispose by the caller.
+/// </remarks>
 internal static unsafe class LibvirtError
 {
     /// <summary>Reads and clears the calling thread's libvirt error.</summary>

@@ -15,6 +15,12 @@ internal enum TemplateLanguage
 
     /// <summary>JSON: values become complete JSON literals (quoted strings, numbers, booleans, null).</summary>
     Json,
+
+    /// <summary>nftables: only typed firewall tokens and integers, never strings (see <see cref="Hardening.FirewallEscaping"/>).</summary>
+    Nftables,
+
+    /// <summary>iptables-restore input: only typed firewall tokens and integers, never strings.</summary>
+    Iptables,
 }
 
 /// <summary>
@@ -33,6 +39,8 @@ internal static class OutputEscaping
             ".xml" => TemplateLanguage.Xml,
             ".yaml" or ".yml" => TemplateLanguage.Yaml,
             ".json" => TemplateLanguage.Json,
+            ".nft" => TemplateLanguage.Nftables,
+            ".rules" => TemplateLanguage.Iptables,
             _ => throw new TemplateRenderException(
                 $"template '{templateName}': no escaping rule for '{extension}' output; name it *.xml.sbn, *.yaml.sbn or *.json.sbn"),
         };
@@ -43,6 +51,8 @@ internal static class OutputEscaping
         TemplateLanguage.Xml => EscapeXml(value),
         TemplateLanguage.Yaml => EscapeYaml(value),
         TemplateLanguage.Json => EscapeJson(value),
+        TemplateLanguage.Nftables => Hardening.FirewallEscaping.Nftables(value),
+        TemplateLanguage.Iptables => Hardening.FirewallEscaping.Iptables(value),
         _ => throw new ArgumentOutOfRangeException(nameof(language), language, null),
     };
 

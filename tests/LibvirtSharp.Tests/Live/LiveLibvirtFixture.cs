@@ -84,7 +84,7 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
     }
 
     /// <summary>XML for a firmware-only guest under TCG on the fixture network.</summary>
-    public string GuestXml(string name, string mac) =>
+    public string GuestXml(string name, string mac, string? qcow2Disk = null) =>
         new XElement("domain", new XAttribute("type", "qemu"),
             new XElement("name", name),
             new XElement("memory", new XAttribute("unit", "MiB"), 96),
@@ -96,6 +96,10 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
                 new XElement("acpi"),
                 new XElement("tcg", new XElement("tb-cache", new XAttribute("unit", "MiB"), 32))),
             new XElement("devices",
+                qcow2Disk is null ? null : new XElement("disk", new XAttribute("type", "file"), new XAttribute("device", "disk"),
+                    new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", "qcow2")),
+                    new XElement("source", new XAttribute("file", qcow2Disk)),
+                    new XElement("target", new XAttribute("dev", "vda"), new XAttribute("bus", "virtio"))),
                 new XElement("interface", new XAttribute("type", "network"),
                     new XElement("mac", new XAttribute("address", mac)),
                     new XElement("source", new XAttribute("network", Network.Name)),
@@ -103,10 +107,10 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
                 new XElement("memballoon", new XAttribute("model", "none")))).ToString();
 
     /// <summary>Defines a new tiny guest (not started); removed at the end of the run.</summary>
-    public Domain DefineGuest(out string mac, string? suffix = null)
+    public Domain DefineGuest(out string mac, string? suffix = null, string? qcow2Disk = null)
     {
         mac = NewMac();
-        var domain = Connection.DefineDomain(GuestXml($"lvtest-{RunId}-{suffix ?? Guid.NewGuid().ToString("N")[..6]}", mac));
+        var domain = Connection.DefineDomain(GuestXml($"lvtest-{RunId}-{suffix ?? Guid.NewGuid().ToString("N")[..6]}", mac, qcow2Disk));
         lock (_gate)
         {
             _guests.Add(domain.Uuid);

@@ -7,7 +7,7 @@ public sealed class ConnectionTests
     [Fact]
     public void Open_TestDefault_ReportsDriverFacts()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         Assert.Equal("test:///default", conn.Uri);
         Assert.Equal("TEST", conn.HypervisorType);
@@ -21,9 +21,31 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public void OpenDefault_TwiceInOneProcess_SharesOneMockHost()
+    {
+        // Pins a libvirt fact the test suites rely on: in-process test:///default connections share state,
+        // while each test:///<node file> connection gets a private host.
+        using var first = TestDriverConnection.OpenDefault();
+        using var second = TestDriverConnection.OpenDefault();
+        var name = TestXml.UniqueName();
+        using var domain = first.DefineDomain(TestXml.TestDomain(name));
+        try
+        {
+            using var seen = second.TryLookupDomain(name);
+            Assert.NotNull(seen);
+            using var isolated = TestDriverConnection.Open();
+            Assert.Null(isolated.TryLookupDomain(name));
+        }
+        finally
+        {
+            domain.Undefine();
+        }
+    }
+
+    [Fact]
     public void GetCapabilities_TestDriver_ReturnsCapabilitiesXml()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var caps = XDocument.Parse(conn.GetCapabilities());
 
@@ -34,7 +56,7 @@ public sealed class ConnectionTests
     [Fact]
     public void GetDomainCapabilities_TestDriver_ThrowsNoSupport()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var ex = Assert.Throws<LibvirtException>(() => conn.GetDomainCapabilities(null, null, null, null));
 
@@ -45,7 +67,7 @@ public sealed class ConnectionTests
     [Fact]
     public void GetNodeInfo_TestDefault_ReturnsMockHost()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var info = conn.GetNodeInfo();
 
@@ -56,7 +78,7 @@ public sealed class ConnectionTests
     [Fact]
     public void GetFreeMemoryBytes_TestDefault_IsPositive()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         Assert.True(conn.GetFreeMemoryBytes() > 0);
     }
@@ -64,7 +86,7 @@ public sealed class ConnectionTests
     [Fact]
     public void SetKeepAlive_TestDriver_ThrowsNoSupportAndConnectionStaysAlive()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var ex = Assert.Throws<LibvirtException>(() => conn.SetKeepAlive(5, 3));
 
@@ -106,7 +128,7 @@ public sealed class ConnectionTests
     [Fact]
     public void Dispose_Twice_IsHarmlessAndLaterCallsThrowObjectDisposed()
     {
-        var conn = TestDriverConnection.Open();
+        var conn = TestDriverConnection.OpenDefault();
 
         conn.Dispose();
         conn.Dispose();
@@ -117,7 +139,7 @@ public sealed class ConnectionTests
     [Fact]
     public void ListNodeDevices_TestDefault_ReturnsDevicesWithXml()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var devices = conn.ListNodeDevices();
         try
@@ -144,7 +166,7 @@ public sealed class ConnectionTests
     [Fact]
     public void LookupNodeDevice_Missing_ThrowsNotFound()
     {
-        using var conn = TestDriverConnection.Open();
+        using var conn = TestDriverConnection.OpenDefault();
 
         var ex = Assert.Throws<LibvirtException>(() => conn.LookupNodeDevice("lvtest-no-such-device"));
 

@@ -21,24 +21,26 @@ public sealed class EventTests
             domain.Undefine();
         }
 
-        var seen = new List<DomainEventType>();
-        await foreach (var e in events)
+        var seen = new List<string>();
+        try
         {
-            if (e.DomainName != "lvtest-events")
+            await foreach (var e in events)
             {
-                continue;
+                seen.Add($"{e.DomainName}:{e.EventType}");
+                if (e.DomainName == "lvtest-events" && e.EventType == DomainEventType.Undefined)
+                {
+                    break;
+                }
             }
-
-            seen.Add(e.EventType);
-            if (e.EventType == DomainEventType.Undefined)
-            {
-                break;
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail("timed out; saw " + string.Join(", ", seen));
         }
 
         Assert.Equal(
-            [DomainEventType.Defined, DomainEventType.Started, DomainEventType.Suspended, DomainEventType.Resumed,
-             DomainEventType.Stopped, DomainEventType.Undefined],
+            ["lvtest-events:Defined", "lvtest-events:Started", "lvtest-events:Suspended", "lvtest-events:Resumed",
+             "lvtest-events:Stopped", "lvtest-events:Undefined"],
             seen);
     }
 

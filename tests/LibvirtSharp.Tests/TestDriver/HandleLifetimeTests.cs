@@ -64,6 +64,43 @@ public sealed class HandleLifetimeTests
     }
 
     [Fact]
+    public void OpenAndDispose_RemoteConnections_ReleasesSockets()
+    {
+        // Remote connections own a socket each, so descriptor leaks would show here first.
+        Connection probe;
+        try
+        {
+            probe = Connection.Open("qemu:///system");
+        }
+        catch (LibvirtException ex)
+        {
+            Assert.Skip($"qemu:///system is not reachable: {ex.LibvirtMessage}");
+            return;
+        }
+
+        probe.Dispose();
+        CollectGarbage();
+        var liveBefore = LibvirtHandle.LiveCount;
+        var fdsBefore = OpenFileDescriptors();
+
+        for (var i = 0; i < 30; i++)
+        {
+            using var conn = Connection.Open("qemu:///system");
+            Assert.True(conn.IsAlive);
+            foreach (var network in conn.ListNetworks())
+            {
+                network.Dispose();
+            }
+
+            OpenAndForget("qemu:///system");
+        }
+
+        CollectGarbage();
+        Assert.Equal(liveBefore, LibvirtHandle.LiveCount);
+        Assert.Equal(fdsBefore, OpenFileDescriptors());
+    }
+
+    [Fact]
     public void ForgottenDispose_FinalizerReleasesEachHandleExactlyOnce()
     {
         using var conn = TestDriverConnection.Open();
@@ -80,6 +117,10 @@ public sealed class HandleLifetimeTests
         Assert.Equal(liveBefore, LibvirtHandle.LiveCount);
         Assert.Equal(releasedBefore + forgotten, LibvirtHandle.ReleasedCount);
     }
+
+    // Forgotten on purpose: the finalizer must close it. A separate frame so no stack slot keeps it reachable.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void OpenAndForget(string uri) => _ = Connection.Open(uri);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Abandon(Connection conn, int count)

@@ -99,6 +99,9 @@ public sealed class StorageTests : IDisposable
         Assert.Equal(pool.Uuid, samePool.Uuid);
         using var byPath = _conn.LookupStorageVolumeByPath(volume.Path);
         Assert.Equal(volume.Key, byPath.Key);
+        using var byKey = _conn.LookupStorageVolumeByKey(volume.Key);
+        Assert.Equal(volume.Name, byKey.Name);
+        Assert.Equal(ErrorCode.NoStorageVolume, Assert.Throws<LibvirtException>(() => _conn.LookupStorageVolumeByPath("/lvtest/none.img")).Code);
     }
 
     [Fact]

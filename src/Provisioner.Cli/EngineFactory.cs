@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Logging;
+using Provisioner.Core.Templates;
+using Provisioner.Engine;
+using Provisioner.Engine.Images;
+using Provisioner.Engine.Keys;
+using Provisioner.Engine.Readiness;
+using Provisioner.Remote.Sessions;
+
+namespace Provisioner.Cli;
+
+/// <summary>Everything a command needs to drive stacks: the engine and the pieces around it.</summary>
+public sealed record EngineContext
+{
+    /// <summary>The engine.</summary>
+    public required StackEngine Engine { get; init; }
+
+    /// <summary>Where admin keys and known_hosts files live (also used to print ssh commands).</summary>
+    public required StackKeyStore Keys { get; init; }
+
+    /// <summary>Opens SSH sessions to nodes (<c>sandbox run</c>).</summary>
+    public required ISshConnector Ssh { get; init; }
+
+    /// <summary>The clock the engine uses.</summary>
+    public required TimeProvider Time { get; init; }
+}
+
+/// <summary>
+/// Builds the production engine. The single place where the CLI chooses its golden image source,
+/// readiness check and connectors, so tests can swap the whole thing through <see cref="CliEnvironment.EngineFactory"/>.
+/// </summary>
+public static class EngineFactory
+{
+    /// <summary>Environment variable naming a prebuilt golden image file to use instead of building one.</summary>
+    public const string ImageFileVariable = "PROVISIONER_IMAGE_FILE";
+
+    /// <summary>Creates the production engine context.</summary>
+    public static EngineContext Create(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var time = TimeProvider.System;
+        var ssh = new SshConnector(null, loggerFactory, time);
+        var keys = StackKeyStore.Default();
+        var engine = new StackEngine(new StackEngineOptions
+        {
+            Templates = TemplateRenderer.CreateDefault(),
+            Images = CreateImageSource(time),
+            Readiness = new SshNodeReadiness(ssh, time, TimeSpan.FromMinutes(10), loggerFactory.CreateLogger<SshNodeReadiness>()),
+            Keys = keys,
+            Time = time,
+            LoggerFactory = loggerFactory,
+            // TODO(coordinator): hardening extras (Docker runtime + firewall) go here once that issue lands.
+            Extras = null,
+        });
+        return new EngineContext { Engine = engine, Keys = keys, Ssh = ssh, Time = time };
+    }
+
+    /// <summary>
+    /// Golden images are built from the recipes in <c>images/</c> and cached by recipe hash;
+    /// <see cref="ImageFileVariable"/> names a prebuilt image instead (e.g. one copied from a build host).
+    /// </summary>
+    private static IGoldenImageSource CreateImageSource(TimeProvider time)
+    {
+        var file = Environment.GetEnvironmentVariable(ImageFileVariable);
+        return string.IsNullOrWhiteSpace(file) ? RecipeImageSource.FromEnvironment(time) : new FileImageSource(file);
+    }
+}
