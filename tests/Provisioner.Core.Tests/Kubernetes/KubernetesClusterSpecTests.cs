@@ -169,7 +169,9 @@ public sealed class KubernetesClusterSpecTests
         Assert.Equal(spec.ControlPlanes.Select(n => $"{n.Address}/32"), etcd.SourceAddresses.Select(c => c.ToString()));
         Assert.True(etcd.ControlPlaneOnly);
         Assert.Contains(needs.Inbound, r => r.Protocol == KubernetesTrafficProtocol.Vrrp && r.Sources == FirewallSourceSet.ControlPlaneNodes);
-        Assert.Contains(needs.Inbound, r => r.Protocol == KubernetesTrafficProtocol.IpInIp && r.Sources == FirewallSourceSet.ClusterNodes);
+        var vxlan = needs.Inbound.Single(r => r.Name == "calico-vxlan");
+        Assert.Equal((KubernetesTrafficProtocol.Udp, 4789, FirewallSourceSet.ClusterNodes, false), (vxlan.Protocol, vxlan.FromPort!.Value, vxlan.Sources, vxlan.ControlPlaneOnly));
+        Assert.DoesNotContain(needs.Inbound, r => r.FromPort == 179);
         Assert.DoesNotContain(needs.Inbound, r => r.FromPort is >= 30000 and <= 32767);
         Assert.Contains(needs.Forward, f => f.Source == spec.PodCidr && f.Destination is null);
     }
