@@ -188,3 +188,17 @@ public sealed class PodSecurityRuleSetTests
         Assert.Equal(KubernetesVersion.Parse("1.40.1"), rules.ClusterVersion);
     }
 }
+
+public sealed class PodSecurityRuleSetDefaultsTests
+{
+    [Fact]
+    public void ForProjectDefaults_MatchesTheRulesOfABootstrappedCluster()
+    {
+        var defaults = PodSecurityRuleSet.ForProjectDefaults(KubernetesVersion.Parse("1.34.2"), requireUserNamespaces: false);
+        var fromStack = KubernetesSamples.Rules("1.34.2");
+
+        Assert.Equal(fromStack.Exemptions.Select(e => e.Namespace), defaults.Exemptions.Select(e => e.Namespace));
+        Assert.Equal(fromStack.ProjectPolicies, defaults.ProjectPolicies);
+        Assert.Equal(fromStack.PolicyVersionTag, defaults.PolicyVersionTag);
+    }
+}

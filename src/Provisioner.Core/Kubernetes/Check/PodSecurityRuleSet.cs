@@ -150,6 +150,18 @@ public sealed record PodSecurityRuleSet
     ];
 
     /// <summary>
+    /// The rules of a cluster this project bootstraps at <paramref name="version"/>, for <c>k8s check</c> without a
+    /// stack at hand: the exemptions of the default components (Calico), and user namespaces required or not as
+    /// the caller says (a stack's nodes decide it otherwise, see <see cref="UserNamespaceCapability"/>).
+    /// </summary>
+    public static PodSecurityRuleSet ForProjectDefaults(KubernetesVersion version, bool requireUserNamespaces) => For(
+        version,
+        requireUserNamespaces
+            ? new UserNamespaceCapability(true, "tenant pods must run in their own user namespace (hostUsers: false), as asked")
+            : new UserNamespaceCapability(false, "hostUsers: false is not required (nodes not known to support user namespaces)"),
+        ClusterComponents.Exemptions(ClusterComponents.For(CniPlugin.Calico())));
+
+    /// <summary>
     /// The rule set for a cluster at <paramref name="version"/> with the given exemptions and node capability.
     /// </summary>
     public static PodSecurityRuleSet For(KubernetesVersion version, UserNamespaceCapability capability, IReadOnlyList<NamespaceExemption> exemptions)
