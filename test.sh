@@ -35,7 +35,9 @@ while IFS= read -r -d '' trx; do
     files=$((files + 1))
     passed=$((passed + $(counter passed "${counters}")))
     failed=$((failed + $(counter failed "${counters}") + $(counter error "${counters}") + $(counter timeout "${counters}") + $(counter aborted "${counters}")))
-    skipped=$((skipped + $(counter notExecuted "${counters}")))
+    # xUnit's skipped tests are neither passed nor failed; VSTest does not always count them as notExecuted.
+    total=$(counter total "${counters}")
+    skipped=$((skipped + total - $(counter passed "${counters}") - $(counter failed "${counters}") - $(counter error "${counters}") - $(counter timeout "${counters}") - $(counter aborted "${counters}")))
     executed=$((executed + $(counter executed "${counters}")))
 done < <(find "${results}" -name '*.trx' -print0)
 

@@ -257,7 +257,7 @@ public sealed partial class StackEngine
 
             var prefix = stack.Name + "-";
             var leftovers = seen.Volumes
-                .Where(v => v.StartsWith(prefix, StringComparison.Ordinal) || v.StartsWith("golden-", StringComparison.Ordinal))
+                .Where(v => v.StartsWith(prefix, StringComparison.Ordinal) || v.StartsWith(LibvirtNames.GoldenVolumePrefix, StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (seen.PoolExists || leftovers.Count > 0)

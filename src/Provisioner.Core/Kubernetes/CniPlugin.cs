@@ -6,17 +6,22 @@ namespace Provisioner.Core.Kubernetes;
 /// <remarks>
 /// Calico is the default because it enforces NetworkPolicy (CIS 5.3.1; flannel does not), installs from one
 /// plain manifest (Cilium needs Helm or its own CLI), and reads the pod CIDR from kubeadm's configuration. Its
-/// manifest runs calico-node privileged with host networking in kube-system, which is one of the reasons
-/// kube-system is exempt from Pod Security (see <see cref="ClusterComponents"/>). Between nodes it speaks BGP
-/// (TCP 179) and IP-in-IP (IP protocol 4), which <see cref="KubernetesFirewallPorts"/> opens.
+/// VXLAN manifest (<c>calico-vxlan.yaml</c>: no BGP, no IP-in-IP) needs exactly one port between nodes, VXLAN
+/// 4789/udp, which the host firewall can express as a port rule (<see cref="KubernetesFirewallPorts"/>); the
+/// default <c>calico.yaml</c> would need BGP and IP protocol 4. The manifest runs calico-node privileged with
+/// host networking in kube-system, one of the reasons kube-system is exempt from Pod Security
+/// (see <see cref="ClusterComponents"/>).
 /// </remarks>
 public sealed record CniPlugin
 {
     /// <summary>Calico release the default manifest URL points at.</summary>
     public const string DefaultCalicoRelease = "v3.29.0";
 
-    /// <summary>Default manifest URL (Calico's plain manifest). Its checksum has no default: it must be pinned in configuration.</summary>
-    public static readonly Uri DefaultCalicoManifest = new($"https://raw.githubusercontent.com/projectcalico/calico/{DefaultCalicoRelease}/manifests/calico.yaml");
+    /// <summary>Default manifest URL (Calico's VXLAN manifest). Its checksum has no default: it must be pinned in configuration.</summary>
+    public static readonly Uri DefaultCalicoManifest = new($"https://raw.githubusercontent.com/projectcalico/calico/{DefaultCalicoRelease}/manifests/calico-vxlan.yaml");
+
+    /// <summary>The VXLAN port Calico's VXLAN manifest uses between nodes (IANA's).</summary>
+    public const int CalicoVxlanPort = 4789;
 
     /// <summary>Plugin name, e.g. <c>calico</c>.</summary>
     public required string Name { get; init; }

@@ -27,9 +27,6 @@ public enum KubernetesTrafficProtocol
     /// <summary>UDP.</summary>
     Udp,
 
-    /// <summary>IP-in-IP (IP protocol 4), Calico's encapsulation between nodes.</summary>
-    IpInIp,
-
     /// <summary>VRRP (IP protocol 112), keepalived between control planes.</summary>
     Vrrp,
 }
@@ -105,8 +102,7 @@ public static class KubernetesFirewallPorts
             Rule("kube-apiserver-pods", KubernetesTrafficProtocol.Tcp, api, api, FirewallSourceSet.PodNetwork, true, "pods reach the API server through the kubernetes Service (DNAT to the control planes)"),
             Rule("etcd", KubernetesTrafficProtocol.Tcp, 2379, 2380, FirewallSourceSet.ControlPlaneNodes, true, "etcd clients and peers between control planes"),
             Rule("kubelet", KubernetesTrafficProtocol.Tcp, 10250, 10250, FirewallSourceSet.ControlPlaneNodes, false, "the API server reaches kubelets (logs, exec, port-forward)"),
-            Rule("calico-bgp", KubernetesTrafficProtocol.Tcp, 179, 179, FirewallSourceSet.ClusterNodes, false, "Calico exchanges pod routes between nodes over BGP"),
-            Rule("calico-ipip", KubernetesTrafficProtocol.IpInIp, null, null, FirewallSourceSet.ClusterNodes, false, "Calico carries pod traffic between nodes in IP-in-IP"),
+            Rule("calico-vxlan", KubernetesTrafficProtocol.Udp, CniPlugin.CalicoVxlanPort, CniPlugin.CalicoVxlanPort, FirewallSourceSet.ClusterNodes, false, "Calico carries pod traffic between nodes in VXLAN"),
         };
         if (spec.EndpointIsVirtual)
         {

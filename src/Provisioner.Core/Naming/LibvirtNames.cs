@@ -63,6 +63,9 @@ public static class LibvirtNames
         return "pv-" + Convert.ToHexStringLower(hash, 0, 5);
     }
 
+    /// <summary>Prefix of every golden image volume, so leftovers can be recognised by name.</summary>
+    public const string GoldenVolumePrefix = "golden-";
+
     /// <summary>
     /// Golden image volume: <c>golden-&lt;image&gt;-&lt;first 12 hex digits of checksum&gt;</c>.
     /// The checksum is the image's SHA-256 in hex, so a rebuilt image gets a new volume and
@@ -79,7 +82,7 @@ public static class LibvirtNames
                 nameof(sha256Hex));
         }
 
-        return $"golden-{image}-{sha256Hex[..ShortChecksumLength].ToLowerInvariant()}";
+        return $"{GoldenVolumePrefix}{image}-{sha256Hex[..ShortChecksumLength].ToLowerInvariant()}";
     }
 
     private static void Check(string stack, string node)

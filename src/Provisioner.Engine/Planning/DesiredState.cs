@@ -12,7 +12,10 @@ public sealed record ImageReference(string Name, string? Sha256)
     public string? VolumeName => Sha256 is null ? null : LibvirtNames.GoldenVolume(Name, Sha256);
 
     /// <summary>Name of the empty marker volume recording that the uploaded image was verified on the host.</summary>
-    public string? VerifiedMarkerName => VolumeName is null ? null : VolumeName + "-ok";
+    public string? VerifiedMarkerName => VolumeName is null ? null : MarkerFor(VolumeName);
+
+    /// <summary>The verification marker's name for a golden image volume.</summary>
+    public static string MarkerFor(string volumeName) => volumeName + "-ok";
 }
 
 /// <summary>One node as the stack wants it, with everything derived from the definition.</summary>

@@ -296,7 +296,7 @@ public static class Planner
             if (node.BackingVolumeName is not null)
             {
                 owned.Add(node.BackingVolumeName);
-                owned.Add(node.BackingVolumeName + "-ok");
+                owned.Add(ImageReference.MarkerFor(node.BackingVolumeName));
             }
         }
 
@@ -309,7 +309,7 @@ public static class Planner
         var prefix = stack + "-";
         return seen.Volumes.Where(v => !owned.Contains(v)
             && ((v.StartsWith(prefix, StringComparison.Ordinal) && (v.EndsWith("-root", StringComparison.Ordinal) || v.EndsWith("-seed", StringComparison.Ordinal)))
-                || v.StartsWith("golden-", StringComparison.Ordinal)));
+                || v.StartsWith(LibvirtNames.GoldenVolumePrefix, StringComparison.Ordinal)));
     }
 
     private static string BusName(DiskBus? bus) => bus switch

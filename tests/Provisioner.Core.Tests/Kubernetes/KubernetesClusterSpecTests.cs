@@ -1,5 +1,6 @@
 using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Kubernetes.Audit;
+using Provisioner.Core.Stacks;
 using Provisioner.Core.Templates;
 using Provisioner.Core.Tests.Templates;
 using static Provisioner.Core.Tests.Kubernetes.KubernetesSamples;
@@ -168,7 +169,9 @@ public sealed class KubernetesClusterSpecTests
         Assert.Equal(spec.ControlPlanes.Select(n => $"{n.Address}/32"), etcd.SourceAddresses.Select(c => c.ToString()));
         Assert.True(etcd.ControlPlaneOnly);
         Assert.Contains(needs.Inbound, r => r.Protocol == KubernetesTrafficProtocol.Vrrp && r.Sources == FirewallSourceSet.ControlPlaneNodes);
-        Assert.Contains(needs.Inbound, r => r.Protocol == KubernetesTrafficProtocol.IpInIp && r.Sources == FirewallSourceSet.ClusterNodes);
+        var vxlan = needs.Inbound.Single(r => r.Name == "calico-vxlan");
+        Assert.Equal((KubernetesTrafficProtocol.Udp, 4789, FirewallSourceSet.ClusterNodes, false), (vxlan.Protocol, vxlan.FromPort!.Value, vxlan.Sources, vxlan.ControlPlaneOnly));
+        Assert.DoesNotContain(needs.Inbound, r => r.FromPort == 179);
         Assert.DoesNotContain(needs.Inbound, r => r.FromPort is >= 30000 and <= 32767);
         Assert.Contains(needs.Forward, f => f.Source == spec.PodCidr && f.Destination is null);
     }
@@ -213,5 +216,41 @@ public sealed class KubernetesClusterSpecTests
         Assert.False(KubernetesAuditChecks.ModeVerdict("644 root:root\n", 0, KubernetesNodeFiles.OwnerReadWrite).Passed);
         Assert.False(KubernetesAuditChecks.ModeVerdict("600 ops:ops\n", 0, KubernetesNodeFiles.OwnerReadWrite).Passed);
         Assert.False(KubernetesAuditChecks.AnonymousVerdict("anonymous:\n  enabled: true\n", 0).Passed);
+    }
+}
+
+public sealed class KubernetesOptionsValidationTests
+{
+    [Theory]
+    [InlineData("registry.example.net/k8s\nimageRepository: evil")]
+    [InlineData("registry.example.net/k8s # x")]
+    [InlineData("\"quoted\"")]
+    public void From_HostileImageRepository_RefusedAtTheEdge(string registry)
+    {
+        var e = Assert.Throws<KubernetesConfigurationException>(() =>
+            KubernetesClusterSpec.From(Stack(), Options with { ImageRepository = registry }));
+
+        Assert.Equal("provisioner:kubernetes.imageRepository", e.Field);
+    }
+
+    [Fact]
+    public void From_MirrorImageRepository_RenderedIntoClusterConfiguration()
+    {
+        var spec = KubernetesClusterSpec.From(Stack(), Options with { ImageRepository = "registry.osl.example.net:5000/k8s" });
+        var init = LoadAll(KubernetesDocuments.KubeadmInit(spec, spec.FirstControlPlane, new Provisioner.Core.Security.Secret(Token)).Reveal());
+
+        Assert.Equal("registry.osl.example.net:5000/k8s", Scalar(init[1], "imageRepository"));
+    }
+
+    [Fact]
+    public void FirewallPorts_StackWithoutCluster_NothingToOpen()
+    {
+        var yaml = StackYaml[..StackYaml.IndexOf("  provisioner:kubernetes:", StringComparison.Ordinal)]
+            .Replace("role: control-plane", "role: sandbox", StringComparison.Ordinal)
+            .Replace("role: worker", "role: sandbox", StringComparison.Ordinal);
+        var needs = KubernetesFirewallPorts.For(StackLoader.Parse(yaml, "lab", "test"));
+
+        Assert.Empty(needs.Inbound);
+        Assert.Empty(needs.Forward);
     }
 }

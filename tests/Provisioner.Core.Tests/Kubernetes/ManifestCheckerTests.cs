@@ -165,3 +165,40 @@ public sealed class ManifestCheckerTests
         Assert.False(UserNamespaceCapability.Evaluate(KubernetesVersion.Parse("1.32.5"), new Dictionary<string, NodeFacts?> { ["n"] = facts }).Supported);
     }
 }
+
+public sealed class PodSecurityRuleSetTests
+{
+    [Fact]
+    public void Describe_StatesProfileExemptionsPoliciesAndUserNamespaces()
+    {
+        var lines = KubernetesSamples.Rules().Describe();
+
+        Assert.Equal("Pod Security: restricted at v1.34 (enforce, audit, warn) on Kubernetes 1.34.2", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("exempt namespace kube-system: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("policy provisioner-no-root-group: fsGroup MustRunAs", StringComparison.Ordinal));
+        Assert.StartsWith("hostUsers: false is NOT required", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void For_NewerThanModelled_PinsTheNewestModelledPolicy()
+    {
+        var rules = PodSecurityRuleSet.For(KubernetesVersion.Parse("1.40.1"), KubernetesSamples.NoUserNamespaces, []);
+
+        Assert.Equal("v1.36", rules.PolicyVersionTag);
+        Assert.Equal(KubernetesVersion.Parse("1.40.1"), rules.ClusterVersion);
+    }
+}
+
+public sealed class PodSecurityRuleSetDefaultsTests
+{
+    [Fact]
+    public void ForProjectDefaults_MatchesTheRulesOfABootstrappedCluster()
+    {
+        var defaults = PodSecurityRuleSet.ForProjectDefaults(KubernetesVersion.Parse("1.34.2"), requireUserNamespaces: false);
+        var fromStack = KubernetesSamples.Rules("1.34.2");
+
+        Assert.Equal(fromStack.Exemptions.Select(e => e.Namespace), defaults.Exemptions.Select(e => e.Namespace));
+        Assert.Equal(fromStack.ProjectPolicies, defaults.ProjectPolicies);
+        Assert.Equal(fromStack.PolicyVersionTag, defaults.PolicyVersionTag);
+    }
+}

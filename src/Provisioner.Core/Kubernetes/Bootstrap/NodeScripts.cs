@@ -26,7 +26,7 @@ public static class NodeScripts
         apt-mark showhold 2>/dev/null | while read -r name; do printf 'held\t%s\n' "$name"; done
         for path in "$@"; do
           if [ -f "$path" ]; then
-            printf 'file\t%s\t%s\t%s\n' "$path" "$(stat -c '%a\t%U:%G' "$path")" "$(sha256sum "$path" | cut -d ' ' -f 1)"
+            printf 'file\t%s\t%s\t%s\n' "$path" "$(stat --printf '%a\t%U:%G' "$path")" "$(sha256sum "$path" | cut -d ' ' -f 1)"
           fi
         done
         """;
@@ -39,27 +39,31 @@ public static class NodeScripts
         """;
 
     /// <summary>
-    /// Installs the package repository's signing key: <c>$1</c> its URL, <c>$2</c> its SHA-256 or empty (then HTTPS
-    /// is trusted), <c>$3</c> the keyring path. Nothing is installed unless the download (and the checksum) succeed.
+    /// Installs the package repository's signing key: <c>$1</c> its URL, <c>$2</c> its SHA-256 or empty, <c>$3</c> the
+    /// keyring path. Without a pinned checksum only HTTPS (or a local file) is trusted to deliver the key; with one,
+    /// a plain-HTTP mirror is fine. Nothing is installed unless the download and the checksum succeed.
     /// </summary>
     public const string InstallRepositoryKey = """
         set -eu
         tmp=$(mktemp)
         trap 'rm -f "$tmp"' EXIT
-        curl --fail --silent --show-error --location --proto '=https,file' --max-time 60 --output "$tmp" "$1"
+        protocols='=https,file'
+        if [ -n "$2" ]; then protocols='=https,http,file'; fi
+        curl --fail --silent --show-error --location --proto "$protocols" --proto-redir "$protocols" --max-time 60 --output "$tmp" "$1"
         if [ -n "$2" ]; then printf '%s  %s\n' "$2" "$tmp" | sha256sum --check --status; fi
         install -D -m 0644 -o root -g root "$tmp" "$3"
         """;
 
     /// <summary>
     /// Fetches a manifest, verifies it and applies it: <c>$1</c> URL, <c>$2</c> SHA-256, <c>$3</c> where to keep the
-    /// verified copy, <c>$4</c> admin kubeconfig. The manifest is applied only from the verified file.
+    /// verified copy, <c>$4</c> admin kubeconfig. The manifest is applied only from the verified file, so the
+    /// transport (HTTPS, an internal HTTP mirror, a local file) does not matter.
     /// </summary>
     public const string ApplyVerifiedManifest = """
         set -eu
         tmp=$(mktemp "$3.XXXXXX")
         trap 'rm -f "$tmp"' EXIT
-        curl --fail --silent --show-error --location --proto '=https,file' --max-time 120 --output "$tmp" "$1"
+        curl --fail --silent --show-error --location --proto '=https,http,file' --max-time 120 --output "$tmp" "$1"
         if ! printf '%s  %s\n' "$2" "$tmp" | sha256sum --check --status; then
           echo "manifest from $1 does not have SHA-256 $2; not applied" >&2
           exit 3

@@ -138,6 +138,30 @@ public sealed record PodSecurityRuleSet
     }
 
     /// <summary>
+    /// What is enforced, for the head of <c>k8s check</c> output and for plans: the profile and version, the
+    /// exemptions with their reasons, the project's policies, and the user-namespace statement.
+    /// </summary>
+    public IReadOnlyList<string> Describe() =>
+    [
+        $"Pod Security: restricted at {PolicyVersionTag} (enforce, audit, warn) on Kubernetes {ClusterVersion}",
+        .. Exemptions.Select(e => $"exempt namespace {e.Namespace}: {string.Join("; ", e.Reasons)}"),
+        .. ProjectPolicies.Select(p => $"policy {p.Name}: {p.SeedClause}"),
+        UserNamespaceStatement,
+    ];
+
+    /// <summary>
+    /// The rules of a cluster this project bootstraps at <paramref name="version"/>, for <c>k8s check</c> without a
+    /// stack at hand: the exemptions of the default components (Calico), and user namespaces required or not as
+    /// the caller says (a stack's nodes decide it otherwise, see <see cref="UserNamespaceCapability"/>).
+    /// </summary>
+    public static PodSecurityRuleSet ForProjectDefaults(KubernetesVersion version, bool requireUserNamespaces) => For(
+        version,
+        requireUserNamespaces
+            ? new UserNamespaceCapability(true, "tenant pods must run in their own user namespace (hostUsers: false), as asked")
+            : new UserNamespaceCapability(false, "hostUsers: false is not required (nodes not known to support user namespaces)"),
+        ClusterComponents.Exemptions(ClusterComponents.For(CniPlugin.Calico())));
+
+    /// <summary>
     /// The rule set for a cluster at <paramref name="version"/> with the given exemptions and node capability.
     /// </summary>
     public static PodSecurityRuleSet For(KubernetesVersion version, UserNamespaceCapability capability, IReadOnlyList<NamespaceExemption> exemptions)
