@@ -6,7 +6,7 @@ using Provisioner.Core.Stacks;
 namespace Provisioner.Core.Audit;
 
 /// <summary>A firewall allowance as found on a node: protocol, ports and sources (empty sources: any).</summary>
-/// <param name="Protocol">tcp, udp, ipip or vrrp.</param>
+/// <param name="Protocol">tcp, udp, vrrp, or another IP protocol by name.</param>
 /// <param name="Ports">Port or range; <see langword="null"/> for IP protocols.</param>
 /// <param name="Sources">Normalised source networks; empty for any source.</param>
 internal sealed record FoundAllowance(string Protocol, PortRange? Ports, IReadOnlyList<Ipv4Cidr> Sources)
@@ -21,7 +21,6 @@ internal sealed record FoundAllowance(string Protocol, PortRange? Ports, IReadOn
         {
             FirewallProtocol.Tcp => "tcp",
             FirewallProtocol.Udp => "udp",
-            FirewallProtocol.IpInIp => "ipip",
             FirewallProtocol.Vrrp => "vrrp",
             _ => allowance.Protocol.ToString(),
         },

@@ -13,9 +13,6 @@ public enum FirewallProtocol
     /// <summary>UDP, with ports.</summary>
     Udp,
 
-    /// <summary>IP-in-IP (IP protocol 4): Calico between nodes.</summary>
-    IpInIp,
-
     /// <summary>VRRP (IP protocol 112): keepalived between control planes.</summary>
     Vrrp,
 }
@@ -151,7 +148,6 @@ public sealed record FirewallPolicy
     {
         KubernetesTrafficProtocol.Tcp => FirewallProtocol.Tcp,
         KubernetesTrafficProtocol.Udp => FirewallProtocol.Udp,
-        KubernetesTrafficProtocol.IpInIp => FirewallProtocol.IpInIp,
         KubernetesTrafficProtocol.Vrrp => FirewallProtocol.Vrrp,
         _ => throw new RenderModelException($"hardening.cluster.inbound[{index}].protocol", $"'{(int)rule.Protocol}' is not a protocol the firewall knows"),
     };

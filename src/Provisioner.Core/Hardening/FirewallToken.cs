@@ -90,10 +90,9 @@ public sealed class FirewallToken
         _ => throw new TemplateRenderException($"{protocol} has no ports; write it as an IP protocol"),
     };
 
-    /// <summary>An IP protocol without ports, written by number (IP-in-IP 4, VRRP 112).</summary>
+    /// <summary>An IP protocol without ports, written by number (VRRP 112).</summary>
     public static FirewallToken IpProtocol(FirewallProtocol protocol) => protocol switch
     {
-        FirewallProtocol.IpInIp => new(Kind.IpProtocol, first: 4),
         FirewallProtocol.Vrrp => new(Kind.IpProtocol, first: 112),
         _ => throw new TemplateRenderException($"{protocol} is not an IP protocol without ports"),
     };

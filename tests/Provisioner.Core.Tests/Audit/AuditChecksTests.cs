@@ -257,7 +257,7 @@ public sealed class AuditChecksTests
         var result = fixture.Run("firewall.input-ports");
 
         Assert.Equal(AuditStatus.Pass, result.Status);
-        Assert.Contains("ipip from 10.20.0.", result.Found, StringComparison.Ordinal);
+        Assert.Contains("udp 4789 from 10.20.0.", result.Found, StringComparison.Ordinal);
         Assert.Contains("vrrp from 10.20.0.", result.Found, StringComparison.Ordinal);
         Assert.Contains("tcp 2379-2380 from", result.Found, StringComparison.Ordinal);
     }

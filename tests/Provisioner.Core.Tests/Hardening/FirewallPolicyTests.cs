@@ -44,16 +44,16 @@ public sealed class FirewallPolicyTests
         var nodes = stack.Nodes.Select(n => CidrSet.Host(addresses[n.Name].Ipv4Address)).ToHashSet();
         var controlPlane = stack.Nodes.Where(n => n.Role == NodeRole.ControlPlane).Select(n => CidrSet.Host(addresses[n.Name].Ipv4Address)).ToHashSet();
         var byName = policy.Input.ToDictionary(r => r.Name);
-        Assert.Equal(["ssh", "kube-apiserver, kube-apiserver-admin, kube-apiserver-pods", "etcd", "kubelet", "calico-bgp", "calico-ipip"], policy.Input.Select(r => r.Name));
+        Assert.Equal(["ssh", "kube-apiserver, kube-apiserver-admin, kube-apiserver-pods", "etcd", "kubelet", "calico-vxlan"], policy.Input.Select(r => r.Name));
         var api = byName["kube-apiserver, kube-apiserver-admin, kube-apiserver-pods"];
         Assert.Equal(PortRange.Of(6443), api.Ports);
         Assert.Equal(nodes.Append(C("10.244.0.0/16")).Append(C("192.0.2.0/24")).ToHashSet(), api.Sources.ToHashSet());
         Assert.Equal(new PortRange(2379, 2380), byName["etcd"].Ports);
         Assert.Equal(controlPlane, byName["etcd"].Sources.ToHashSet());
         Assert.Equal(controlPlane, byName["kubelet"].Sources.ToHashSet());
-        Assert.Equal(nodes, byName["calico-bgp"].Sources.ToHashSet());
-        Assert.Equal(FirewallProtocol.IpInIp, byName["calico-ipip"].Protocol);
-        Assert.Null(byName["calico-ipip"].Ports);
+        Assert.Equal(nodes, byName["calico-vxlan"].Sources.ToHashSet());
+        Assert.Equal(FirewallProtocol.Udp, byName["calico-vxlan"].Protocol);
+        Assert.Equal(PortRange.Of(4789), byName["calico-vxlan"].Ports);
         Assert.Equal(C("10.244.0.0/16"), policy.PodCidr);
     }
 
@@ -75,7 +75,7 @@ public sealed class FirewallPolicyTests
     {
         var policy = Policy(HardeningSamples.Cluster(), "worker-2");
 
-        Assert.Equal(["ssh", "kubelet", "calico-bgp", "calico-ipip"], policy.Input.Select(r => r.Name));
+        Assert.Equal(["ssh", "kubelet", "calico-vxlan"], policy.Input.Select(r => r.Name));
     }
 
     [Theory]
