@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Provisioner.Core.Templates;
 using Provisioner.Engine;
+using Provisioner.Engine.Access;
+using Provisioner.Engine.Audit;
+using Provisioner.Engine.Hardening;
 using Provisioner.Engine.Images;
 using Provisioner.Engine.Keys;
 using Provisioner.Engine.Readiness;
@@ -22,6 +25,18 @@ public sealed record EngineContext
 
     /// <summary>The clock the engine uses.</summary>
     public required TimeProvider Time { get; init; }
+
+    /// <summary>How commands reach nodes over SSH (pinned host keys, the stack's admin key).</summary>
+    public required INodeAccess Access { get; init; }
+
+    /// <summary>The hardened runtime and firewall every node gets.</summary>
+    public required NodeHardening Hardening { get; init; }
+
+    /// <summary>The audit, as run at the end of <c>up</c> and by <c>provisioner audit</c>.</summary>
+    public required AuditPhase Audit { get; init; }
+
+    /// <summary>Re-applies the hardening over SSH (<c>provisioner audit --repair</c>).</summary>
+    public required HardeningRepairPhase Repair { get; init; }
 }
 
 /// <summary>
@@ -40,18 +55,25 @@ public static class EngineFactory
         var time = TimeProvider.System;
         var ssh = new SshConnector(null, loggerFactory, time);
         var keys = StackKeyStore.Default();
+        var templates = TemplateRenderer.CreateDefault();
+        var access = new SshNodeAccess(ssh, keys);
+        var hardening = new NodeHardening(templates);
+        var audit = new AuditPhase(hardening, new AuditRunner(loggerFactory.CreateLogger<AuditRunner>()));
+        var repair = new HardeningRepairPhase(hardening, new HardeningApplier(loggerFactory.CreateLogger<HardeningApplier>()));
         var engine = new StackEngine(new StackEngineOptions
         {
-            Templates = TemplateRenderer.CreateDefault(),
+            Templates = templates,
             Images = CreateImageSource(time),
             Readiness = new SshNodeReadiness(ssh, time, TimeSpan.FromMinutes(10), loggerFactory.CreateLogger<SshNodeReadiness>()),
             Keys = keys,
             Time = time,
             LoggerFactory = loggerFactory,
-            // TODO(coordinator): hardening extras (Docker runtime + firewall) go here once that issue lands.
-            Extras = null,
+            // Every node comes up with the hardened runtime and firewall from its first boot.
+            Extras = hardening.FirstBoot,
+            Phases = [audit],
+            Access = access,
         });
-        return new EngineContext { Engine = engine, Keys = keys, Ssh = ssh, Time = time };
+        return new EngineContext { Engine = engine, Keys = keys, Ssh = ssh, Time = time, Access = access, Hardening = hardening, Audit = audit, Repair = repair };
     }
 
     /// <summary>

@@ -4,12 +4,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Core.Naming;
 using Provisioner.Core.Stacks;
 using Provisioner.Core.Templates;
+using Provisioner.Engine.Access;
 using Provisioner.Engine.Execution;
 using Provisioner.Engine.Graph;
 using Provisioner.Engine.Hosts;
 using Provisioner.Engine.Images;
 using Provisioner.Engine.Inventory;
 using Provisioner.Engine.Keys;
+using Provisioner.Engine.Phases;
 using Provisioner.Engine.Planning;
 using Provisioner.Engine.Readiness;
 using Provisioner.Remote.Keys;
@@ -48,6 +50,12 @@ public sealed record StackEngineOptions
 
     /// <summary>Extra first-boot configuration per node, from features above the core (runtime, firewall, Kubernetes).</summary>
     public Func<StackDefinition, DesiredNode, NodeProvisioningExtras>? Extras { get; init; }
+
+    /// <summary>Work run after every <c>up</c> once all nodes are ready (audit, Kubernetes), in order.</summary>
+    public IReadOnlyList<IStackPhase> Phases { get; init; } = [];
+
+    /// <summary>How phases reach nodes over SSH; required when <see cref="Phases"/> is not empty.</summary>
+    public INodeAccess? Access { get; init; }
 }
 
 /// <summary>Per-run choices for <c>StackEngine.UpAsync</c>.</summary>
@@ -67,7 +75,12 @@ public sealed record UpOptions
 /// <param name="Plan">What was planned (and done).</param>
 /// <param name="Changed">False when nothing needed doing.</param>
 /// <param name="Nodes">Every node of the stack as it is now.</param>
-public sealed record UpResult(StackPlan Plan, bool Changed, IReadOnlyList<NodeStatus> Nodes);
+/// <param name="Phases">What each phase run after the nodes were ready did, in order.</param>
+public sealed record UpResult(StackPlan Plan, bool Changed, IReadOnlyList<NodeStatus> Nodes, IReadOnlyList<StackPhaseResult> Phases)
+{
+    /// <summary>Whether the nodes or any phase changed something.</summary>
+    public bool AnythingChanged => Changed || Phases.Any(p => p.Changed);
+}
 
 /// <summary>A node's state as read back after a run.</summary>
 public sealed record NodeStatus
@@ -89,6 +102,9 @@ public sealed record NodeStatus
 
     /// <summary>Pinned host key fingerprint.</summary>
     public required string HostKeyFingerprint { get; init; }
+
+    /// <summary>The pinned host public key as an OpenSSH line (<c>ssh-ed25519 AAAA…</c>).</summary>
+    public string? HostPublicKey { get; init; }
 
     /// <summary>Whether the first boot finished.</summary>
     public required bool Ready { get; init; }
@@ -180,7 +196,8 @@ public sealed partial class StackEngine
         if (!plan.HasChanges)
         {
             LogNothingToDo(_logger, stack.Name);
-            return new UpResult(plan, false, Status(observed, desired));
+            var unchanged = Status(observed, desired);
+            return new UpResult(plan, false, unchanged, await RunPhasesAsync(stack, unchanged, new HashSet<string>(), _options.Phases, cancellationToken).ConfigureAwait(false));
         }
 
         // Check every host can run the stack's guests before creating anything anywhere.
@@ -214,7 +231,65 @@ public sealed partial class StackEngine
         // One read of what now exists serves the known_hosts file and the status shown.
         var after = Plan(stack, hosts, image);
         await WriteKnownHostsAsync(stack, after.Observed, after.Desired, cancellationToken).ConfigureAwait(false);
-        return new UpResult(plan, true, Status(after.Observed, after.Desired));
+        var nodes = Status(after.Observed, after.Desired);
+        var created = plan.Changes
+            .Where(c => c.Kind == ResourceKind.Node && c.Change is ChangeKind.Create or ChangeKind.Replace)
+            .Select(c => c.Name)
+            .ToHashSet(StringComparer.Ordinal);
+        return new UpResult(plan, true, nodes, await RunPhasesAsync(stack, nodes, created, _options.Phases, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="phases"/> against the stack's nodes as they are now (all of them, or those named in
+    /// <paramref name="onlyNodes"/>), without changing any VM: the audit and repair commands use this.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name in <paramref name="onlyNodes"/> is not a node of the stack that exists.</exception>
+    public async Task<IReadOnlyList<StackPhaseResult>> RunPhasesAsync(
+        StackDefinition stack, IReadOnlyList<IStackPhase> phases, IReadOnlyCollection<string>? onlyNodes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(phases);
+        var (_, nodes) = await StatusAsync(stack, cancellationToken).ConfigureAwait(false);
+        if (onlyNodes is { Count: > 0 })
+        {
+            var unknown = onlyNodes.Where(n => nodes.All(x => x.Name != n)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new ArgumentException($"node: '{string.Join("', '", unknown)}' is not a node of stack '{stack.Name}' that exists", nameof(onlyNodes));
+            }
+            nodes = [.. nodes.Where(n => onlyNodes.Contains(n.Name))];
+        }
+        return await RunPhasesAsync(stack, nodes, new HashSet<string>(), phases, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<StackPhaseResult>> RunPhasesAsync(
+        StackDefinition stack, IReadOnlyList<NodeStatus> nodes, IReadOnlySet<string> created, IReadOnlyList<IStackPhase> phases, CancellationToken cancellationToken)
+    {
+        if (phases.Count == 0)
+        {
+            return [];
+        }
+
+        var access = _options.Access ?? throw new InvalidOperationException("phases need StackEngineOptions.Access to reach the nodes");
+        var context = new StackPhaseContext { Stack = stack, Nodes = nodes, CreatedNodes = created, Access = access, Time = _options.Time };
+        var results = new List<StackPhaseResult>();
+        foreach (var phase in phases)
+        {
+            var step = "phase/" + phase.Name;
+            StepChanged?.Invoke(this, new StepEvent(step, phase.Name, StepState.Started, null));
+            try
+            {
+                var result = await phase.RunAsync(context, cancellationToken).ConfigureAwait(false);
+                results.Add(result);
+                StepChanged?.Invoke(this, new StepEvent(step, $"{phase.Name}: {result.Summary}", result.Failed ? StepState.Failed : StepState.Succeeded, null));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                StepChanged?.Invoke(this, new StepEvent(step, phase.Name, StepState.Failed, e));
+                throw new StepFailedException(step, phase.Name, e);
+            }
+        }
+        return results.AsReadOnly();
     }
 
     /// <summary>Removes everything the stack owns on every host, including leftovers of interrupted runs.</summary>
@@ -488,6 +563,7 @@ public sealed partial class StackEngine
                 Address = addresses.GetValueOrDefault(n.Name),
                 State = n.State.ToString(),
                 HostKeyFingerprint = n.Metadata.HostKeyFingerprint,
+                HostPublicKey = n.Metadata.HostPublicKey,
                 Ready = n.IsReady,
                 Expires = n.Metadata.Expires,
                 Created = n.Metadata.Created,

@@ -1,3 +1,6 @@
+using Provisioner.Engine.Access;
+using Provisioner.Engine.Audit;
+using Provisioner.Engine.Hardening;
 using System.Collections.Concurrent;
 using System.Globalization;
 using LibvirtSharp;
@@ -81,23 +84,32 @@ public sealed class CliLab : IDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
-    public EngineContext CreateEngine(ILoggerFactory loggers) => new()
+    public EngineContext CreateEngine(ILoggerFactory loggers)
     {
-        Engine = new StackEngine(new StackEngineOptions
+        var hardening = new NodeHardening(TemplateRenderer.CreateDefault());
+        // The test driver's guests run no SSH: no phases after up; audit commands are covered by the live tests.
+        return new()
         {
-            Templates = TemplateRenderer.CreateDefault(),
-            Images = new FileImageSource(ImagePath),
-            Readiness = new DomainRunningReadiness(),
+            Engine = new StackEngine(new StackEngineOptions
+            {
+                Templates = TemplateRenderer.CreateDefault(),
+                Images = new FileImageSource(ImagePath),
+                Readiness = new DomainRunningReadiness(),
+                Keys = Keys,
+                VolumeContent = Content,
+                Connector = new CountingConnector(this),
+                Time = Time,
+                LoggerFactory = loggers,
+            }),
             Keys = Keys,
-            VolumeContent = Content,
-            Connector = new CountingConnector(this),
+            Ssh = new SshConnector(),
             Time = Time,
-            LoggerFactory = loggers,
-        }),
-        Keys = Keys,
-        Ssh = new SshConnector(),
-        Time = Time,
-    };
+            Access = new SshNodeAccess(new SshConnector(), Keys),
+            Hardening = hardening,
+            Audit = new AuditPhase(hardening, new AuditRunner()),
+            Repair = new HardeningRepairPhase(hardening, new HardeningApplier()),
+        };
+    }
 
     /// <summary>Writes <c>stacks/Pulumi.&lt;name&gt;.yaml</c>.</summary>
     public string WriteStack(string name, string yaml)
