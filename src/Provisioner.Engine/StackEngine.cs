@@ -69,6 +69,11 @@ public sealed record UpOptions
     /// Existing nodes keep what their metadata says.
     /// </summary>
     public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
+
+    /// <summary>
+    /// The nodes the phases after up look at (a new sandbox audits itself, not its neighbours); null for all.
+    /// </summary>
+    public IReadOnlyCollection<string>? PhaseNodes { get; init; }
 }
 
 /// <summary>The result of <c>StackEngine.UpAsync</c>.</summary>
@@ -114,6 +119,33 @@ public sealed record NodeStatus
 
     /// <summary>When it was created.</summary>
     public required DateTimeOffset Created { get; init; }
+}
+
+/// <summary>A node name that is not a node of the stack, or one that does not exist on any host.</summary>
+public sealed class UnknownNodeException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public UnknownNodeException(string stack, string node)
+        : base($"'{node}' is not an existing node of stack '{stack}'")
+    {
+        Stack = stack;
+        Node = node;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public UnknownNodeException() { }
+
+    /// <summary>Creates the exception.</summary>
+    public UnknownNodeException(string message) : base(message) { }
+
+    /// <summary>Creates the exception.</summary>
+    public UnknownNodeException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The stack.</summary>
+    public string? Stack { get; }
+
+    /// <summary>The node name asked for.</summary>
+    public string? Node { get; }
 }
 
 /// <summary>A plan that cannot be carried out (nodes that cannot be placed).</summary>
@@ -197,7 +229,8 @@ public sealed partial class StackEngine
         {
             LogNothingToDo(_logger, stack.Name);
             var unchanged = Status(observed, desired);
-            return new UpResult(plan, false, unchanged, await RunPhasesAsync(stack, unchanged, new HashSet<string>(), _options.Phases, cancellationToken).ConfigureAwait(false));
+            return new UpResult(plan, false, unchanged,
+                await RunPhasesAsync(stack, Only(unchanged, options.PhaseNodes), new HashSet<string>(), _options.Phases, cancellationToken).ConfigureAwait(false));
         }
 
         // Check every host can run the stack's guests before creating anything anywhere.
@@ -236,14 +269,18 @@ public sealed partial class StackEngine
             .Where(c => c.Kind == ResourceKind.Node && c.Change is ChangeKind.Create or ChangeKind.Replace)
             .Select(c => c.Name)
             .ToHashSet(StringComparer.Ordinal);
-        return new UpResult(plan, true, nodes, await RunPhasesAsync(stack, nodes, created, _options.Phases, cancellationToken).ConfigureAwait(false));
+        return new UpResult(plan, true, nodes,
+            await RunPhasesAsync(stack, Only(nodes, options.PhaseNodes), created, _options.Phases, cancellationToken).ConfigureAwait(false));
     }
+
+    private static IReadOnlyList<NodeStatus> Only(IReadOnlyList<NodeStatus> nodes, IReadOnlyCollection<string>? names) =>
+        names is null ? nodes : [.. nodes.Where(n => names.Contains(n.Name))];
 
     /// <summary>
     /// Runs <paramref name="phases"/> against the stack's nodes as they are now (all of them, or those named in
     /// <paramref name="onlyNodes"/>), without changing any VM: the audit and repair commands use this.
     /// </summary>
-    /// <exception cref="ArgumentException">A name in <paramref name="onlyNodes"/> is not a node of the stack that exists.</exception>
+    /// <exception cref="UnknownNodeException">A name in <paramref name="onlyNodes"/> is not a node of the stack that exists.</exception>
     public async Task<IReadOnlyList<StackPhaseResult>> RunPhasesAsync(
         StackDefinition stack, IReadOnlyList<IStackPhase> phases, IReadOnlyCollection<string>? onlyNodes, CancellationToken cancellationToken)
     {
@@ -252,10 +289,10 @@ public sealed partial class StackEngine
         var (_, nodes) = await StatusAsync(stack, cancellationToken).ConfigureAwait(false);
         if (onlyNodes is { Count: > 0 })
         {
-            var unknown = onlyNodes.Where(n => nodes.All(x => x.Name != n)).ToList();
-            if (unknown.Count > 0)
+            var unknown = onlyNodes.FirstOrDefault(n => nodes.All(x => x.Name != n));
+            if (unknown is not null)
             {
-                throw new ArgumentException($"node: '{string.Join("', '", unknown)}' is not a node of stack '{stack.Name}' that exists", nameof(onlyNodes));
+                throw new UnknownNodeException(stack.Name, unknown);
             }
             nodes = [.. nodes.Where(n => onlyNodes.Contains(n.Name))];
         }

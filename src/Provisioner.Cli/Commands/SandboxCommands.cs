@@ -1,3 +1,6 @@
+using Provisioner.Core.Audit;
+using Provisioner.Engine.Audit;
+using Provisioner.Engine.Phases;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -13,9 +16,6 @@ namespace Provisioner.Cli.Commands;
 /// <summary><c>sandbox up|list|extend|destroy|reap|run</c>: disposable hardened VMs on the local libvirt.</summary>
 internal static partial class SandboxCommands
 {
-    /// <summary>Printed until the hardening issue wires the Docker runtime and firewall into the engine extras.</summary>
-    internal const string NotYetApplied = "hardened Docker runtime and firewall: not yet applied by this version";
-
     /// <summary>Environment variable: 1 forces software emulation (like --emulation).</summary>
     internal const string EmulationVariable = "PROVISIONER_EMULATION";
 
@@ -52,6 +52,7 @@ internal static partial class SandboxCommands
         sandbox.Subcommands.Add(Destroy(environment));
         sandbox.Subcommands.Add(Reap(environment));
         sandbox.Subcommands.Add(Run(environment));
+        sandbox.Subcommands.Add(Audit(environment));
         root.Subcommands.Add(sandbox);
     }
 
@@ -82,8 +83,8 @@ internal static partial class SandboxCommands
             var result = ToOutput(created, context, service, context.Time.GetUtcNow());
             if (output.Json)
             {
-                output.WriteJson(new SandboxUpOutput(result, [NotYetApplied]), CliJsonContext.Default.SandboxUpOutput);
-                return ExitCodes.Ok;
+                output.WriteJson(new SandboxUpOutput(result, [.. created.Phases.Select(PhaseOutput.From)]), CliJsonContext.Default.SandboxUpOutput);
+                return AuditExit(created);
             }
 
             output.Line($"sandbox {result.Name} is up at {result.Address ?? "(no address)"}");
@@ -94,11 +95,17 @@ internal static partial class SandboxCommands
                 output.Line($"login: {result.SshCommand}");
             }
 
-            output.Line($"note: {NotYetApplied}");
-            return ExitCodes.Ok;
+            output.Phases(created.Phases);
+            if (AuditExit(created) != ExitCodes.Ok)
+            {
+                output.Line($"the sandbox is up but its audit failed; repair with: provisioner sandbox audit {result.Name} --repair");
+            }
+            return AuditExit(created);
         }, ct));
         return command;
     }
+
+    private static int AuditExit(Sandbox sandbox) => sandbox.Phases.Any(p => p.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
 
     private static Command List(CliEnvironment environment)
     {
@@ -182,6 +189,36 @@ internal static partial class SandboxCommands
             }
 
             return ExitCodes.Ok;
+        }, ct));
+        return command;
+    }
+
+    private static Command Audit(CliEnvironment environment)
+    {
+        var name = new Argument<string>("NAME") { Description = "Sandbox name" };
+        var repair = new Option<bool>("--repair") { Description = "Re-apply the runtime and firewall hardening over SSH first (idempotent)" };
+        var command = new Command("audit", "Check the sandbox's Docker runtime and firewall; exit 1 when a check fails") { name, repair };
+        command.SetAction((parse, ct) => CliApp.ExecuteAsync(environment, parse, async (output, loggers, token) =>
+        {
+            var sandboxName = parse.GetRequiredValue(name);
+            SandboxNames.ThrowIfInvalid(sandboxName);
+            var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
+            IReadOnlyList<IStackPhase> phases = parse.GetValue(repair) ? [context.Repair, context.Audit] : [context.Audit];
+            var results = await service.RunPhasesAsync(sandboxName, phases, token).ConfigureAwait(false);
+            var audit = results.OfType<AuditPhaseResult>().Single();
+            if (output.Json)
+            {
+                output.Environment.Out.Write(AuditReportFormatter.ToJson(audit.Reports));
+                output.Environment.Out.Flush();
+            }
+            else
+            {
+                output.Phases([.. results.Where(r => r is not AuditPhaseResult)]);
+                output.Line(AuditReportFormatter.ToTable(audit.Reports));
+                output.Line(audit.Summary);
+            }
+
+            return audit.Failed ? ExitCodes.Failed : ExitCodes.Ok;
         }, ct));
         return command;
     }
@@ -295,7 +332,7 @@ internal static partial class SandboxCommands
 
                 if (profile.AllowFrom.Count > 0)
                 {
-                    output.Info($"note: ports are published on 0.0.0.0; the sandbox firewall must allow {string.Join(", ", profile.AllowFrom)} ({NotYetApplied})");
+                    output.Info($"note: ports are published on 0.0.0.0, but the sandbox firewall's DOCKER-USER policy still drops every source it does not list; a sandbox's port policy is fixed at creation, so {string.Join(", ", profile.AllowFrom)} reach the port only where that policy allows them");
                 }
             }
 

@@ -11,13 +11,13 @@ namespace Provisioner.Cli.Commands;
 /// <summary><c>preview</c>, <c>up</c>, <c>destroy</c> and <c>status</c> over a stack file.</summary>
 internal static class StackCommands
 {
-    private static readonly Option<string> StackOption = new("--stack", "-s")
+    internal static readonly Option<string> StackOption = new("--stack", "-s")
     {
         Description = "Stack name: stacks/Pulumi.<NAME>.yaml, found from the current directory upward",
         Required = true,
     };
 
-    private static readonly Option<string?> StacksDirOption = new("--stacks-dir")
+    internal static readonly Option<string?> StacksDirOption = new("--stacks-dir")
     {
         Description = "Folder holding Pulumi.<NAME>.yaml (instead of searching for stacks/)",
     };
@@ -102,10 +102,12 @@ internal static class StackCommands
     {
         var result = await context.Engine.UpAsync(stack, UpOptions.Default, ct).ConfigureAwait(false);
         var nodes = result.Nodes.Select(n => ToOutput(n, context.Keys, stack)).ToList();
+        // Everything exists either way; a failed phase (an audit finding) still fails the run so pipelines notice.
+        var exit = result.Phases.Any(p => p.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
         if (output.Json)
         {
-            output.WriteJson(new UpOutput(stack.Name, result.Changed, result.Plan, nodes), CliJsonContext.Default.UpOutput);
-            return ExitCodes.Ok;
+            output.WriteJson(new UpOutput(stack.Name, result.Changed, result.Plan, nodes, [.. result.Phases.Select(PhaseOutput.From)]), CliJsonContext.Default.UpOutput);
+            return exit;
         }
 
         if (!result.Changed)
@@ -118,7 +120,8 @@ internal static class StackCommands
         }
 
         output.Nodes(nodes);
-        return ExitCodes.Ok;
+        output.Phases(result.Phases);
+        return exit;
     }
 
     private static async Task<int> DestroyAsync(StackDefinition stack, EngineContext context, CliOutput output, CancellationToken ct)

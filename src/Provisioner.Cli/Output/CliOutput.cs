@@ -52,6 +52,20 @@ public sealed class CliOutput
         }
     }
 
+    /// <summary>One line per phase run after <c>up</c> (the audit summary), with the failures under it.</summary>
+    public void Phases(IReadOnlyList<Provisioner.Engine.Phases.StackPhaseResult> phases)
+    {
+        ArgumentNullException.ThrowIfNull(phases);
+        foreach (var phase in phases)
+        {
+            Line($"{phase.Phase}: {phase.Summary}");
+            foreach (var detail in phase.Failed ? phase.Details : [])
+            {
+                Line("  " + detail);
+            }
+        }
+    }
+
     /// <summary>A progress or diagnostic line on stderr.</summary>
     public void Info(string text)
     {

@@ -42,7 +42,18 @@ public sealed record NodeOutput
 public sealed record PreviewOutput(string Stack, bool HasChanges, StackPlan Plan);
 
 /// <summary><c>up --json</c>.</summary>
-public sealed record UpOutput(string Stack, bool Changed, StackPlan Plan, IReadOnlyList<NodeOutput> Nodes);
+public sealed record UpOutput(string Stack, bool Changed, StackPlan Plan, IReadOnlyList<NodeOutput> Nodes, IReadOnlyList<PhaseOutput> Phases);
+
+/// <summary>What one phase after <c>up</c> did (the audit, the Kubernetes bootstrap).</summary>
+public sealed record PhaseOutput(string Phase, bool Changed, bool Failed, string Summary, IReadOnlyList<string> Details)
+{
+    /// <summary>The output of <paramref name="result"/> (secrets are never included).</summary>
+    public static PhaseOutput From(Provisioner.Engine.Phases.StackPhaseResult result)
+    {
+        System.ArgumentNullException.ThrowIfNull(result);
+        return new(result.Phase, result.Changed, result.Failed, result.Summary, result.Details);
+    }
+}
 
 /// <summary><c>destroy --json</c>.</summary>
 public sealed record DestroyOutput(string Stack, IReadOnlyList<ResourceChange> Removed);
@@ -82,7 +93,7 @@ public sealed record SandboxOutput
 }
 
 /// <summary><c>sandbox up --json</c>.</summary>
-public sealed record SandboxUpOutput(SandboxOutput Sandbox, IReadOnlyList<string> NotApplied);
+public sealed record SandboxUpOutput(SandboxOutput Sandbox, IReadOnlyList<PhaseOutput> Phases);
 
 /// <summary><c>sandbox list --json</c>.</summary>
 public sealed record SandboxListOutput(IReadOnlyList<SandboxOutput> Sandboxes);

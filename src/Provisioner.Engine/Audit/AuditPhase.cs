@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Provisioner.Core.Audit;
+using Provisioner.Engine.Access;
 using Provisioner.Engine.Hardening;
+using Provisioner.Remote.Sessions;
 using Provisioner.Engine.Phases;
 
 namespace Provisioner.Engine.Audit;
@@ -35,7 +37,18 @@ public sealed class AuditPhase : IStackPhase
         await Parallel.ForEachAsync(context.Nodes, options, async (node, ct) =>
         {
             var checks = _hardening.ChecksFor(context.Stack, node.Name);
-            var session = await context.Access.OpenAsync(context.Stack, node, ct).ConfigureAwait(false);
+            IRemoteSession session;
+            try
+            {
+                session = await context.Access.OpenAsync(context.Stack, node, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RemoteException or NodeAccessException)
+            {
+                // One node that cannot be reached (paused, quarantined, still booting) is a finding, not a crash.
+                reports.Add(Unreachable(node.Name, e.Message));
+                return;
+            }
+
             await using (session.ConfigureAwait(false))
             {
                 reports.Add(await _runner.RunAsync(session, node.Name, checks, ct).ConfigureAwait(false));
@@ -52,6 +65,25 @@ public sealed class AuditPhase : IStackPhase
             Reports = ordered.AsReadOnly(),
         };
     }
+
+    /// <summary>The id of the result reported for a node the audit could not reach.</summary>
+    public const string ReachableCheckId = "node.ssh-reachable";
+
+    private static AuditReport Unreachable(string node, string reason) => new()
+    {
+        Node = node,
+        Results =
+        [
+            new AuditResult
+            {
+                Id = ReachableCheckId,
+                Title = "the node answers SSH with its pinned host key",
+                Expected = "an SSH session",
+                Found = reason,
+                Status = AuditStatus.Error,
+            },
+        ],
+    };
 }
 
 /// <summary>The audit phase's result, with every node's report.</summary>

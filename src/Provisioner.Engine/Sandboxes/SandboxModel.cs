@@ -153,6 +153,9 @@ public sealed record Sandbox
     /// <summary>Libvirt domain name.</summary>
     public string DomainName => LibvirtNames.Domain(SandboxHost.StackName, Name);
 
+    /// <summary>What the phases after creation found (the audit), when this sandbox was just created.</summary>
+    public IReadOnlyList<Phases.StackPhaseResult> Phases { get; init; } = [];
+
     /// <summary>Whether it has expired at <paramref name="now"/> (expiry instant included).</summary>
     public bool IsExpired(DateTimeOffset now) => Expires is { } e && e <= now;
 }

@@ -81,10 +81,10 @@ public sealed partial class SandboxService
         var stack = StackWith([.. existing, request.Spec]);
         try
         {
-            var result = await _engine.UpAsync(stack, new UpOptions { ExpiryFor = node => node == name ? expires : null }, cancellationToken).ConfigureAwait(false);
+            var result = await _engine.UpAsync(stack, new UpOptions { ExpiryFor = node => node == name ? expires : null, PhaseNodes = [name] }, cancellationToken).ConfigureAwait(false);
             var node = result.Nodes.FirstOrDefault(n => n.Name == name)
                 ?? throw new SandboxOperationException($"sandbox {name} is missing after up");
-            return ToSandbox(node);
+            return ToSandbox(node) with { Phases = result.Phases };
         }
         catch (StepFailedException e) when (e.StepId.Contains("/node/" + name, StringComparison.Ordinal) && !cancellationToken.IsCancellationRequested)
         {
@@ -112,6 +112,19 @@ public sealed partial class SandboxService
         var specs = await CurrentAsync(cancellationToken).ConfigureAwait(false);
         await _engine.SetExpiryAsync(StackWith(specs), name, expires, cancellationToken).ConfigureAwait(false);
         return expires;
+    }
+
+    /// <summary>Runs <paramref name="phases"/> (the audit, the hardening repair) on one sandbox.</summary>
+    /// <exception cref="SandboxInputException">No such sandbox.</exception>
+    public async Task<IReadOnlyList<Phases.StackPhaseResult>> RunPhasesAsync(string name, IReadOnlyList<Phases.IStackPhase> phases, CancellationToken cancellationToken)
+    {
+        var specs = await CurrentAsync(cancellationToken).ConfigureAwait(false);
+        if (specs.All(s => s.Name != name))
+        {
+            throw new SandboxInputException($"NAME: no sandbox named '{name}'");
+        }
+
+        return await _engine.RunPhasesAsync(StackWith(specs), phases, [name], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Removes one sandbox and everything it owns; the last one takes the network and pool with it.</summary>

@@ -79,7 +79,7 @@ public sealed class TestDriverLab : IDisposable
 
     public string Uri(string host) => "test://" + NodeFile(host);
 
-    public StackEngine Engine() => new(new StackEngineOptions
+    public StackEngine Engine(Func<StackEngineOptions, StackEngineOptions>? configure = null) => new((configure ?? (o => o))(new StackEngineOptions
     {
         Templates = TemplateRenderer.CreateDefault(),
         Images = new FileImageSource(ImagePath),
@@ -89,7 +89,7 @@ public sealed class TestDriverLab : IDisposable
         Connector = Connector,
         Time = Time,
         MaxParallelism = 4,
-    });
+    }));
 
     /// <summary>A stack over the lab's hosts; <paramref name="nodes"/> is the YAML list under provisioner:nodes.</summary>
     public StackDefinition Stack(string nodes, string name = "lab", string? extraHosts = null)
