@@ -56,7 +56,6 @@ public sealed class SandboxCommandsTests : IDisposable
         Assert.Contains("sandbox sb-aaaa is up at 10.78.0.", up.StdOut);
         Assert.Contains("login: ssh -i ", up.StdOut);
         Assert.Contains("expires: 2026-11-28 14:00:00Z", up.StdOut);
-        Assert.Contains("hardened Docker runtime and firewall: not yet applied by this version", up.StdOut);
         Assert.Equal(0, list.ExitCode);
         using (var doc = JsonDocument.Parse(list.StdOut))
         {
