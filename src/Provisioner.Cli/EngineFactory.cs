@@ -48,13 +48,22 @@ public static class EngineFactory
     /// <summary>Environment variable naming a prebuilt golden image file to use instead of building one.</summary>
     public const string ImageFileVariable = "PROVISIONER_IMAGE_FILE";
 
+    /// <summary>
+    /// How long a new node may take from start to SSH with cloud-init done. A budget, not a wait: KVM guests
+    /// are ready in about a minute, software-emulated ones on a busy host have taken over ten.
+    /// </summary>
+    public static readonly TimeSpan ReadinessBudget = TimeSpan.FromMinutes(20);
+
     /// <summary>Creates the production engine context.</summary>
-    public static EngineContext Create(ILoggerFactory loggerFactory)
+    public static EngineContext Create(ILoggerFactory loggerFactory) => Create(loggerFactory, TimeProvider.System, StackKeyStore.Default());
+
+    /// <summary>Creates the production engine context with its own clock and key store (the live tests use both).</summary>
+    public static EngineContext Create(ILoggerFactory loggerFactory, TimeProvider time, StackKeyStore keys)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        var time = TimeProvider.System;
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(keys);
         var ssh = new SshConnector(null, loggerFactory, time);
-        var keys = StackKeyStore.Default();
         var templates = TemplateRenderer.CreateDefault();
         var access = new SshNodeAccess(ssh, keys);
         var hardening = new NodeHardening(templates);
@@ -64,7 +73,7 @@ public static class EngineFactory
         {
             Templates = templates,
             Images = CreateImageSource(time),
-            Readiness = new SshNodeReadiness(ssh, time, TimeSpan.FromMinutes(10), loggerFactory.CreateLogger<SshNodeReadiness>()),
+            Readiness = new SshNodeReadiness(ssh, time, ReadinessBudget, loggerFactory.CreateLogger<SshNodeReadiness>()),
             Keys = keys,
             Time = time,
             LoggerFactory = loggerFactory,

@@ -1,12 +1,11 @@
 using System.Text.Json;
 using LibvirtSharp;
 using Microsoft.Extensions.Logging.Abstractions;
+using Provisioner.Cli;
 using Provisioner.Core.Stacks;
 using Provisioner.Core.Templates;
 using Provisioner.Engine;
-using Provisioner.Engine.Images;
 using Provisioner.Engine.Keys;
-using Provisioner.Engine.Readiness;
 using Provisioner.Remote.Keys;
 using Provisioner.Remote.Sessions;
 using Provisioner.Remote.Shell;
@@ -53,13 +52,8 @@ public sealed class DevStackLiveTests : IAsyncLifetime
         _stack = StackLoader.LoadFile(Path.Combine(RepoRoot(), "stacks", "Pulumi.dev.yaml"));
         _keys = new StackKeyStore(Path.Combine(_stateDir, "keys"));
         var connector = new SshConnector();
-        _engine = new StackEngine(new StackEngineOptions
-        {
-            Templates = TemplateRenderer.CreateDefault(),
-            Images = RecipeImageSource.FromEnvironment(TimeProvider.System),
-            Readiness = new SshNodeReadiness(connector, TimeProvider.System, TimeSpan.FromMinutes(20), NullLogger.Instance),
-            Keys = _keys,
-        });
+        // The production engine (hardening at first boot, the audit after up), with this test's key store.
+        _engine = EngineFactory.Create(NullLoggerFactory.Instance, TimeProvider.System, _keys).Engine;
 
         // Start clean even if an earlier run was killed.
         await _engine.DestroyAsync(_stack, ct);
@@ -69,6 +63,8 @@ public sealed class DevStackLiveTests : IAsyncLifetime
 
         var up = await _engine.UpAsync(_stack, ct);
         Assert.True(up.Changed);
+        var audit = Assert.Single(up.Phases);
+        Assert.False(audit.Failed, "the dev stack's audit failed:\n" + string.Join("\n", audit.Details));
         Assert.Equal(["dev-a", "dev-b"], up.Nodes.Select(n => n.Name));
 
         var admin = await _keys.GetOrCreateAsync(_stack.Name, ct);

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LibvirtSharp;
+using Microsoft.Extensions.Time.Testing;
+using Provisioner.Cli;
+using Provisioner.Core.Hardening;
+using Provisioner.Engine.Keys;
+using Provisioner.Engine.Sandboxes;
+
+namespace Provisioner.Live.Tests;
+
+/// <summary>
+/// Issue 4's live test: the README's first command, exactly as a newcomer types it, boots a hardened sandbox;
+/// then, in-process with a clock the test moves, <c>sandbox run</c> starts a container with the default profile,
+/// and <c>list</c>, <c>extend</c>, expiry and <c>reap</c> leave nothing behind.
+/// </summary>
+public sealed partial class SandboxLiveTests : IAsyncLifetime
+{
+    private readonly string _stateDir = Directory.CreateTempSubdirectory("provlive-sb-").FullName;
+    private string? _sandbox;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_sandbox is not null)
+        {
+            // Through the real CLI, the way a user would clean up; ignore "no such sandbox" after a successful reap.
+            await RunAsync("./provisioner", ["sandbox", "destroy", _sandbox], RepoRoot(), TimeSpan.FromMinutes(10), CancellationToken.None, _stateDir);
+        }
+
+        Directory.Delete(_stateDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task ReadmeFirstCommand_ThenRunListExtendExpireReap_LeavesNothing()
+    {
+        LivePrerequisites.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var root = RepoRoot();
+
+        var readme = ReadmeFirstCommand(root);
+        // Exactly the README's command; only the tool's state (keys, known_hosts) goes to this test's folder.
+        var up = await RunAsync("bash", ["-c", readme], root, TimeSpan.FromMinutes(45), ct, _stateDir);
+        Assert.True(up.ExitCode == 0, $"`{readme}` exited {up.ExitCode}:\n{up.StdOut}\n{up.StdErr}");
+        var created = SandboxUpLine().Match(up.StdOut);
+        Assert.True(created.Success, "no 'sandbox NAME is up at ADDRESS' line in:\n" + up.StdOut);
+        _sandbox = created.Groups["name"].Value;
+        var address = created.Groups["address"].Value;
+        Assert.Matches(@"audit: \d+ node\(s\)|audit: .*pass", up.StdOut);
+        var login = up.StdOut.Split('\n').Single(l => l.StartsWith("login: ", StringComparison.Ordinal))["login: ".Length..].Trim();
+
+        // The printed command reaches the guest with OpenSSH, verifying the host key from its own known_hosts file.
+        var hostname = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes hostname"], root, TimeSpan.FromMinutes(2), ct);
+        Assert.True(hostname.ExitCode == 0, hostname.StdErr);
+        Assert.Equal(_sandbox, hostname.StdOut.Trim());
+
+        // An image without a registry: docker import of a root filesystem holding one static busybox.
+        var rootfs = await BusyboxRootfsAsync(ct);
+        var import = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes sudo docker import --change 'CMD [\"/bin/busybox\",\"httpd\",\"-f\",\"-p\",\"8000\",\"-h\",\"/\"]' - provisioner-test/web:1 < {rootfs}"], root, TimeSpan.FromMinutes(5), ct);
+        Assert.True(import.ExitCode == 0, import.StdErr);
+
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var keys = new StackKeyStore(Path.Combine(_stateDir, "keys"));
+        var cli = new InProcessCli(root, _stateDir, time, keys);
+
+        var run = await cli.RunAsync(["sandbox", "run", _sandbox, "provisioner-test/web:1", "-p", "8080:8000", "--json"], ct);
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        string container;
+        using (var doc = JsonDocument.Parse(run.StdOut))
+        {
+            container = doc.RootElement.GetProperty("output").GetString()!.Trim();
+        }
+
+        // Inside the guest: non-root, remapped, read-only root, no capabilities, no new privileges, bound to localhost.
+        string Guest(string command) => $"{login} -o BatchMode=yes {command}";
+        var pid = (await Checked(Guest($"sudo docker inspect -f '{{{{.State.Pid}}}}' {container}"), root, ct)).Trim();
+        var uid = long.Parse((await Checked(Guest($"ps -o uid= -p {pid}"), root, ct)).Trim(), CultureInfo.InvariantCulture);
+        Assert.Equal(HardeningPaths.RemapFirstId + 65534, uid);
+        var capEff = await Checked(Guest($"grep CapEff /proc/{pid}/status"), root, ct);
+        Assert.EndsWith("0000000000000000", capEff.Trim(), StringComparison.Ordinal);
+        var hostConfig = await Checked(Guest($"sudo docker inspect -f '{{{{json .HostConfig}}}}' {container}"), root, ct);
+        using (var doc = JsonDocument.Parse(hostConfig))
+        {
+            Assert.True(doc.RootElement.GetProperty("ReadonlyRootfs").GetBoolean());
+            Assert.Equal(["ALL"], doc.RootElement.GetProperty("CapDrop").EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains("no-new-privileges", doc.RootElement.GetProperty("SecurityOpt").EnumerateArray().Select(e => e.GetString()));
+        }
+        var write = await RunAsync("bash", ["-c", Guest($"sudo docker exec {container} /bin/busybox touch /written")], root, TimeSpan.FromMinutes(2), ct);
+        Assert.NotEqual(0, write.ExitCode);
+        Assert.Contains("Read-only file system", write.StdErr + write.StdOut, StringComparison.Ordinal);
+        var port = await Checked(Guest($"sudo docker port {container}"), root, ct);
+        Assert.Contains("8000/tcp -> 127.0.0.1:8080", port, StringComparison.Ordinal);
+
+        var list = await cli.RunAsync(["sandbox", "list", "--json"], ct);
+        DateTimeOffset expires;
+        using (var doc = JsonDocument.Parse(list.StdOut))
+        {
+            var mine = doc.RootElement.GetProperty("sandboxes").EnumerateArray().Single(s => s.GetProperty("name").GetString() == _sandbox);
+            Assert.Equal(address, mine.GetProperty("address").GetString());
+            expires = mine.GetProperty("expires").GetDateTimeOffset();
+        }
+
+        var extend = await cli.RunAsync(["sandbox", "extend", _sandbox, "--ttl", "1h"], ct);
+        Assert.True(extend.ExitCode == 0, extend.StdErr);
+        using (var doc = JsonDocument.Parse((await cli.RunAsync(["sandbox", "list", "--json"], ct)).StdOut))
+        {
+            var mine = doc.RootElement.GetProperty("sandboxes").EnumerateArray().Single(s => s.GetProperty("name").GetString() == _sandbox);
+            Assert.Equal(expires + TimeSpan.FromHours(1), mine.GetProperty("expires").GetDateTimeOffset());
+        }
+
+        // Not yet expired: reap leaves it. Past its expiry: reap removes it and everything it owns.
+        var early = await cli.RunAsync(["sandbox", "reap", "--json"], ct);
+        Assert.DoesNotContain(_sandbox, early.StdOut, StringComparison.Ordinal);
+        time.SetUtcNow(expires + TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var reap = await cli.RunAsync(["sandbox", "reap", "--json"], ct);
+        Assert.True(reap.ExitCode == 0, reap.StdErr);
+        Assert.Contains(_sandbox, reap.StdOut, StringComparison.Ordinal);
+        var again = await cli.RunAsync(["sandbox", "reap", "--json"], ct);
+        Assert.DoesNotContain(_sandbox, again.StdOut, StringComparison.Ordinal);
+
+        using var connection = Connection.Open("qemu:///system");
+        var domain = Core.Naming.LibvirtNames.Domain(SandboxHost.StackName, _sandbox);
+        Assert.Null(connection.TryLookupDomain(domain));
+        foreach (var pool in connection.ListStoragePools())
+        {
+            using (pool)
+            {
+                foreach (var volume in pool.IsActive ? pool.ListVolumes() : [])
+                {
+                    using (volume)
+                    {
+                        Assert.False(volume.Name.StartsWith(domain, StringComparison.Ordinal), $"volume {volume.Name} of the reaped sandbox is left");
+                    }
+                }
+            }
+        }
+        _sandbox = null;
+    }
+
+    private static string ReadmeFirstCommand(string root)
+    {
+        var readme = File.ReadAllLines(Path.Combine(root, "README.md"));
+        var fence = Array.FindIndex(readme, l => l.StartsWith("```", StringComparison.Ordinal));
+        var line = readme[fence + 1];
+        var comment = line.IndexOf('#', StringComparison.Ordinal);
+        var command = (comment >= 0 ? line[..comment] : line).Trim();
+        Assert.StartsWith("./provisioner sandbox up", command, StringComparison.Ordinal);
+        return command;
+    }
+
+    private async Task<string> BusyboxRootfsAsync(CancellationToken ct)
+    {
+        var busybox = new[] { "/bin/busybox", "/usr/bin/busybox" }.FirstOrDefault(File.Exists);
+        Assert.True(busybox is not null, "busybox-static is not installed on this host (eng/install-prerequisites.sh installs it)");
+        var root = Directory.CreateDirectory(Path.Combine(_stateDir, "rootfs", "bin")).Parent!.FullName;
+        File.Copy(busybox, Path.Combine(root, "bin", "busybox"));
+        File.SetUnixFileMode(Path.Combine(root, "bin", "busybox"), (UnixFileMode)0b111_101_101);
+        var tarball = Path.Combine(_stateDir, "rootfs.tar");
+        var tar = await RunAsync("tar", ["-C", root, "-cf", tarball, "."], root, TimeSpan.FromMinutes(1), ct);
+        Assert.Equal(0, tar.ExitCode);
+        return tarball;
+    }
+
+    private static async Task<string> Checked(string script, string root, CancellationToken ct)
+    {
+        var result = await RunAsync("bash", ["-c", script], root, TimeSpan.FromMinutes(2), ct);
+        Assert.True(result.ExitCode == 0, $"{script}: exit {result.ExitCode}: {result.StdErr}");
+        return result.StdOut;
+    }
+
+    private static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(
+        string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken ct, string? stateDirectory = null)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = workingDirectory,
+        };
+        if (stateDirectory is not null)
+        {
+            start.Environment["PROVISIONER_STATE_DIR"] = stateDirectory;
+        }
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(limit.Token);
+        var stderr = process.StandardError.ReadToEndAsync(limit.Token);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Provisioner.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("repository root (Provisioner.sln) not found above " + AppContext.BaseDirectory);
+    }
+
+    [GeneratedRegex(@"^sandbox (?<name>\S+) is up at (?<address>[0-9.]+)", RegexOptions.Multiline)]
+    private static partial Regex SandboxUpLine();
+
+    /// <summary>The CLI in this process, on the production engine with the test's clock and key store.</summary>
+    private sealed class InProcessCli(string root, string stateDir, TimeProvider time, StackKeyStore keys)
+    {
+        public async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string[] args, CancellationToken ct)
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var environment = new CliEnvironment
+            {
+                Out = stdout,
+                Error = stderr,
+                WorkingDirectory = root,
+                StateDirectory = stateDir,
+                EngineFactory = loggers => EngineFactory.Create(loggers, time, keys),
+            };
+            var exit = await CliApp.RunAsync(args, environment, ct);
+            return (exit, stdout.ToString(), stderr.ToString());
+        }
+    }
+}
