@@ -57,8 +57,12 @@ public static class EngineFactory
     /// <summary>Creates the production engine context.</summary>
     public static EngineContext Create(ILoggerFactory loggerFactory) => Create(loggerFactory, TimeProvider.System, StackKeyStore.Default());
 
-    /// <summary>Creates the production engine context with its own clock and key store (the live tests use both).</summary>
-    public static EngineContext Create(ILoggerFactory loggerFactory, TimeProvider time, StackKeyStore keys)
+    /// <summary>
+    /// Creates the production engine context with its own clock and key store (the live tests use both), and
+    /// optionally a longer <paramref name="readinessBudget"/> than <see cref="ReadinessBudget"/> (emulated guests
+    /// on a host shared with other emulated guests).
+    /// </summary>
+    public static EngineContext Create(ILoggerFactory loggerFactory, TimeProvider time, StackKeyStore keys, TimeSpan? readinessBudget = null)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(time);
@@ -73,7 +77,7 @@ public static class EngineFactory
         {
             Templates = templates,
             Images = CreateImageSource(time),
-            Readiness = new SshNodeReadiness(ssh, time, ReadinessBudget, loggerFactory.CreateLogger<SshNodeReadiness>()),
+            Readiness = new SshNodeReadiness(ssh, time, readinessBudget ?? ReadinessBudget, loggerFactory.CreateLogger<SshNodeReadiness>()),
             Keys = keys,
             Time = time,
             LoggerFactory = loggerFactory,

@@ -53,7 +53,7 @@ public sealed class DevStackLiveTests : IAsyncLifetime
         _keys = new StackKeyStore(Path.Combine(_stateDir, "keys"));
         var connector = new SshConnector();
         // The production engine (hardening at first boot, the audit after up), with this test's key store.
-        _engine = EngineFactory.Create(NullLoggerFactory.Instance, TimeProvider.System, _keys).Engine;
+        _engine = EngineFactory.Create(NullLoggerFactory.Instance, TimeProvider.System, _keys, LiveBudget.Readiness).Engine;
 
         // Start clean even if an earlier run was killed.
         await _engine.DestroyAsync(_stack, ct);

@@ -71,7 +71,7 @@ public sealed class HardeningLiveTests : IAsyncLifetime
         LivePrerequisites.Require();
         var ct = TestContext.Current.CancellationToken;
         _stack = StackLoader.Parse(StackYaml(), StackName, $"Pulumi.{StackName}.yaml");
-        _context = EngineFactory.Create(NullLoggerFactory.Instance, TimeProvider.System, new StackKeyStore(Path.Combine(_stateDir, "keys")));
+        _context = EngineFactory.Create(NullLoggerFactory.Instance, TimeProvider.System, new StackKeyStore(Path.Combine(_stateDir, "keys")), LiveBudget.Readiness);
         var engine = _context.Engine;
 
         // First boot applies the hardening through cloud-init; up ends with the audit.

@@ -49,7 +49,7 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         Assert.True(created.Success, "no 'sandbox NAME is up at ADDRESS' line in:\n" + up.StdOut);
         _sandbox = created.Groups["name"].Value;
         var address = created.Groups["address"].Value;
-        Assert.Matches(@"audit: \d+ node\(s\)|audit: .*pass", up.StdOut);
+        Assert.Contains("audit passed", up.StdOut, StringComparison.Ordinal);
         var login = up.StdOut.Split('\n').Single(l => l.StartsWith("login: ", StringComparison.Ordinal))["login: ".Length..].Trim();
 
         // The printed command reaches the guest with OpenSSH, verifying the host key from its own known_hosts file.
