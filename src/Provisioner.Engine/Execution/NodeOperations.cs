@@ -62,11 +62,13 @@ public sealed class NodeOperations
         HostOperations.DeleteVolumeIfExists(pool, node.SeedVolume);
 
         var passthroughNvme = node.Definition.DiskBus == StackDiskBus.Nvme && !host.Capabilities.NativeNvmeDisks;
-        string goldenPath;
-        using (var golden = pool.LookupVolume(context.Image.VolumeName!))
+        // Every node on the host clones the same golden volume: look its path up once per run and host, not per
+        // node (on a busy host each libvirt call queues behind the others).
+        var goldenPath = context.GoldenPaths.GetOrAdd(host.Name, _ =>
         {
-            goldenPath = golden.Path;
-        }
+            using var golden = pool.LookupVolume(context.Image.VolumeName!);
+            return golden.Path;
+        });
 
         string rootPath;
         using (var root = pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
@@ -112,13 +114,12 @@ public sealed class NodeOperations
         };
 
         var xml = _templates.RenderDomain(DomainSpecFor(context, host, node, rootPath, seedPath, metadata, passthroughNvme));
-        using (var domain = host.Connection.DefineDomain(xml))
-        {
-            domain.Autostart = true;
-            domain.Start();
-        }
+        using var domain = host.Connection.DefineDomain(xml);
+        domain.Autostart = true;
+        domain.Start();
 
-        await FinishFirstBootAsync(context, node, hostKey.PublicKey, cancellationToken).ConfigureAwait(false);
+        // The handles just used serve the first-boot finish too, instead of two more lookups per node.
+        await FinishFirstBootAsync(context, node, hostKey.PublicKey, domain, pool, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -177,7 +178,7 @@ public sealed class NodeOperations
             var key = observed.Metadata.HostPublicKey is { } line
                 ? PinnedHostKey.FromPublicKeyLine(line)
                 : throw new InvalidOperationException($"node '{node.Name}' has no host key in its metadata; replace it");
-            await FinishFirstBootAsync(context, node, key, cancellationToken).ConfigureAwait(false);
+            await FinishFirstBootAsync(context, node, key, domain, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -205,38 +206,50 @@ public sealed class NodeOperations
     }
 
     /// <summary>Waits for the first boot to finish, then detaches and deletes the seed (it holds the host's private key).</summary>
-    private async Task FinishFirstBootAsync(StackRunContext context, DesiredNode node, PinnedHostKey hostKey, CancellationToken cancellationToken)
+    /// <param name="context">The run.</param>
+    /// <param name="node">The node.</param>
+    /// <param name="hostKey">The key the node must present.</param>
+    /// <param name="domain">The node's domain.</param>
+    /// <param name="pool">The host's pool, when the caller has it open (it is then known to be active).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    private async Task FinishFirstBootAsync(StackRunContext context, DesiredNode node, PinnedHostKey hostKey, Domain domain, StoragePool? pool, CancellationToken cancellationToken)
     {
         var host = context.Hosts[node.Host];
         await _readiness.WaitReadyAsync(host, node, hostKey, context, cancellationToken).ConfigureAwait(false);
 
-        using (var domain = host.Connection.LookupDomain(node.DomainName))
+        var definition = XElement.Parse(domain.GetXml(DomainXmlFlags.Inactive));
+        var seedDisk = definition.Element("devices")?.Elements("disk")
+            .FirstOrDefault(d => Path.GetFileName((string?)d.Element("source")?.Attribute("file") ?? string.Empty) == node.SeedVolume);
+        if (seedDisk is not null)
         {
-            var definition = XElement.Parse(domain.GetXml(DomainXmlFlags.Inactive));
-            var seedDisk = definition.Element("devices")?.Elements("disk")
-                .FirstOrDefault(d => Path.GetFileName((string?)d.Element("source")?.Attribute("file") ?? string.Empty) == node.SeedVolume);
-            if (seedDisk is not null)
+            // libvirt's test driver has no hot-unplug: asking would only fail (and cost an error and an exception per
+            // node); the persistent definition below drops the disk either way.
+            if (!host.Capabilities.IsTestDriver && domain.IsActive)
             {
-                if (domain.IsActive)
+                try
                 {
-                    try
-                    {
-                        // Unplug it from the running guest at once, so the key material is gone from the guest too.
-                        domain.DetachDevice(seedDisk.ToString(), DomainModificationImpact.Live);
-                    }
-                    catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.OperationUnsupported)
-                    {
-                        // A driver without hot-unplug (libvirt's test driver): the persistent definition below
-                        // still drops the disk, and the file is deleted, so the next boot has no seed.
-                    }
+                    // Unplug it from the running guest at once, so the key material is gone from the guest too.
+                    domain.DetachDevice(seedDisk.ToString(), DomainModificationImpact.Live);
                 }
-
-                seedDisk.Remove();
-                using var redefined = host.Connection.DefineDomain(definition.ToString());
+                catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.OperationUnsupported)
+                {
+                    // A driver without hot-unplug: the persistent definition below still drops the disk, and the
+                    // file is deleted, so the next boot has no seed.
+                }
             }
+
+            seedDisk.Remove();
+            using var redefined = host.Connection.DefineDomain(definition.ToString());
         }
 
-        HostOperations.DeleteVolume(host, node.SeedVolume);
+        if (pool is not null)
+        {
+            HostOperations.DeleteVolumeIfExists(pool, node.SeedVolume);
+        }
+        else
+        {
+            HostOperations.DeleteVolume(host, node.SeedVolume);
+        }
     }
 
     private static byte[] BuildSeed(StackRunContext context, DesiredNode node, SshKeyPair hostKey, DateTimeOffset created)

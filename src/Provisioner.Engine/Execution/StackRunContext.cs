@@ -38,6 +38,9 @@ public sealed class StackRunContext
 
     /// <summary>The expiry to record on nodes created in this run, by node name (sandboxes).</summary>
     public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
+
+    /// <summary>The golden volume's path on each host, looked up once per run by the first node that needs it.</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, string> GoldenPaths { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Files and commands a feature adds to a node's first boot.</summary>

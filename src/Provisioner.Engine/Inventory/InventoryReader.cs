@@ -104,53 +104,85 @@ public static class InventoryReader
         return result;
     }
 
+    // Domains are read a few at a time: for a remote host each read is several round trips, and while one waits for
+    // libvirt another parses XML. Results are put in domain-name order, so the outcome does not depend on timing.
+    private const int ReadParallelism = 4;
+
     private static (Dictionary<string, ObservedNode> Nodes, List<string> Unreadable) ReadNodes(
         string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks)
     {
+        var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
+        var found = new System.Collections.Concurrent.ConcurrentBag<(string Domain, ObservedNode? Node, string? Unreadable)>();
+        var domains = host.Connection.ListDomains();
+        try
+        {
+            Parallel.ForEach(domains, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism }, domain =>
+            {
+                if (ReadOne(stack, host, domain, networkByLibvirtName) is { } result)
+                {
+                    found.Add(result);
+                }
+            });
+        }
+        finally
+        {
+            foreach (var domain in domains)
+            {
+                domain.Dispose();
+            }
+        }
+
         var nodes = new Dictionary<string, ObservedNode>(StringComparer.Ordinal);
         var unreadable = new List<string>();
-        var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
-
-        foreach (var domain in host.Connection.ListDomains())
+        foreach (var (_, node, error) in found.OrderBy(f => f.Domain, StringComparer.Ordinal))
         {
-            using (domain)
+            if (node is not null)
             {
-                string? metadataXml;
-                try
-                {
-                    metadataXml = domain.GetMetadata(ProvisionerXml.NodeNamespace, DomainModificationImpact.Config);
-                }
-                catch (LibvirtException ex) when (ex.IsNotFound)
-                {
-                    continue; // Vanished between list and read.
-                }
-
-                if (metadataXml is null)
-                {
-                    continue;
-                }
-
-                NodeMetadata metadata;
-                try
-                {
-                    metadata = NodeMetadata.Parse(metadataXml);
-                }
-                catch (FormatException ex)
-                {
-                    unreadable.Add($"{domain.Name}: {ex.Message}");
-                    continue;
-                }
-
-                if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                nodes[metadata.Node] = ReadNode(host, domain, metadata, networkByLibvirtName);
+                nodes[node.Name] = node;
+            }
+            else if (error is not null)
+            {
+                unreadable.Add(error);
             }
         }
 
         return (nodes, unreadable);
+    }
+
+    private static (string Domain, ObservedNode? Node, string? Unreadable)? ReadOne(
+        string stack, HostSession host, Domain domain, Dictionary<string, string> networkByLibvirtName)
+    {
+        string? metadataXml;
+        try
+        {
+            metadataXml = domain.GetMetadata(ProvisionerXml.NodeNamespace, DomainModificationImpact.Config);
+        }
+        catch (LibvirtException ex) when (ex.IsNotFound)
+        {
+            return null; // Vanished between list and read.
+        }
+
+        if (metadataXml is null)
+        {
+            return null;
+        }
+
+        NodeMetadata metadata;
+        try
+        {
+            metadata = NodeMetadata.Parse(metadataXml);
+        }
+        catch (FormatException ex)
+        {
+            return (domain.Name, null, $"{domain.Name}: {ex.Message}");
+        }
+
+        if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return (domain.Name, ReadNode(host, domain, metadata, networkByLibvirtName), null);
     }
 
     private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName)
