@@ -47,31 +47,36 @@ public sealed class NodeOperations
         var host = context.Hosts[node.Host];
         var created = _time.GetUtcNow();
 
-        // A domain of this name without our metadata is not ours: never touch it.
-        using (var clash = host.Connection.TryLookupDomain(node.DomainName))
+        using var pool = host.Connection.LookupStoragePool(host.Definition.Pool.Name);
+        var facts = context.HostFacts.GetOrAdd(host.Name, _ => new Lazy<HostRunFacts>(() => ReadHostFacts(host, pool, context.Image.VolumeName!))).Value;
+
+        // A domain of this name without our metadata is not ours: never touch it. One that did not exist when the
+        // run's first node step on this host began is not looked for again: were it defined since, DefineDomain below
+        // would refuse it (our stable UUID differs), so it is never taken over either way.
+        if (facts.DomainsAtStart.Contains(node.DomainName))
         {
+            using var clash = host.Connection.TryLookupDomain(node.DomainName);
             if (clash is not null)
             {
                 throw new InvalidOperationException($"host '{host.Name}' already has a domain named '{node.DomainName}' that this stack does not own; rename the node or remove that domain");
             }
         }
 
-        using var pool = host.Connection.LookupStoragePool(host.Definition.Pool.Name);
-        // Leftovers of an interrupted run: no domain owns them, so they are ours to replace.
-        HostOperations.DeleteVolumeIfExists(pool, node.RootVolume);
-        HostOperations.DeleteVolumeIfExists(pool, node.SeedVolume);
+        // Leftovers of an interrupted run: no domain owns them, so they are ours to replace. They predate this run, so
+        // only names the host had when the run began need a look.
+        foreach (var leftover in new[] { node.RootVolume, node.SeedVolume }.Where(facts.VolumesAtStart.Contains))
+        {
+            HostOperations.DeleteVolumeIfExists(pool, leftover);
+        }
 
         var passthroughNvme = node.Definition.DiskBus == StackDiskBus.Nvme && !host.Capabilities.NativeNvmeDisks;
-        // Every node on the host clones the same golden volume: look its path up once per run and host, not per
-        // node (on a busy host each libvirt call queues behind the others).
-        var goldenPath = context.GoldenPaths.GetOrAdd(host.Name, _ =>
-        {
-            using var golden = pool.LookupVolume(context.Image.VolumeName!);
-            return golden.Path;
-        });
+        var goldenPath = facts.GoldenPath;
+        // The engine's pools are directory pools (HostOperations.EnsurePool): a volume's path is the pool directory,
+        // where the golden volume is, and its name. Computing it saves a call per volume.
+        var poolDirectory = Path.GetDirectoryName(goldenPath) ?? throw new InvalidOperationException($"golden volume path '{goldenPath}' has no directory");
 
-        string rootPath;
-        using (var root = pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
+        var rootPath = poolDirectory + "/" + node.RootVolume;
+        pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
         {
             Name = node.RootVolume,
             CapacityBytes = checked((long)((ulong)node.Definition.DiskGiB * GiB)),
@@ -79,14 +84,11 @@ public sealed class NodeOperations
             BackingStore = new BackingStoreSpec { Path = goldenPath, Format = DiskFormat.Qcow2 },
             // QEMU opens a passthrough drive itself and libvirt will not chown it: give it to QEMU now.
             Permissions = passthroughNvme ? HostOperations.ReadableByQemu(host, "0600") : null,
-        })))
-        {
-            rootPath = root.Path;
-        }
+        })).Dispose();
 
         var hostKey = SshKeyPair.GenerateEd25519($"{node.Name}@{context.Stack.Name}");
         var seed = BuildSeed(context, node, hostKey, created);
-        string seedPath;
+        var seedPath = poolDirectory + "/" + node.SeedVolume;
         using (var seedVolume = pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
         {
             Name = node.SeedVolume,
@@ -96,7 +98,6 @@ public sealed class NodeOperations
         {
             using var stream = new MemoryStream(seed, writable: false);
             await _content.UploadAsync(host, seedVolume, stream, (ulong)seed.Length, null, cancellationToken).ConfigureAwait(false);
-            seedPath = seedVolume.Path;
         }
 
         var metadata = new NodeMetadata
@@ -250,6 +251,35 @@ public sealed class NodeOperations
         {
             HostOperations.DeleteVolume(host, node.SeedVolume);
         }
+    }
+
+    private static HostRunFacts ReadHostFacts(HostSession host, StoragePool pool, string goldenVolume)
+    {
+        string goldenPath;
+        using (var golden = pool.LookupVolume(goldenVolume))
+        {
+            goldenPath = golden.Path;
+        }
+
+        var volumes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var volume in pool.ListVolumes())
+        {
+            using (volume)
+            {
+                volumes.Add(volume.Name);
+            }
+        }
+
+        var domains = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var domain in host.Connection.ListDomains())
+        {
+            using (domain)
+            {
+                domains.Add(domain.Name);
+            }
+        }
+
+        return new HostRunFacts(goldenPath, volumes, domains);
     }
 
     private static byte[] BuildSeed(StackRunContext context, DesiredNode node, SshKeyPair hostKey, DateTimeOffset created)

@@ -27,6 +27,9 @@ public static class InventoryReader
         var connection = host.Connection;
 
         var volumes = new HashSet<string>(StringComparer.Ordinal);
+        // Root disks of the stack's nodes, read from the pool listing: one call each instead of a lookup by path, an
+        // info and an XML call per node.
+        var rootVolumes = new Dictionary<string, (ulong? Capacity, string? Backing)>(StringComparer.Ordinal);
         var poolExists = false;
         var poolActive = false;
         using (var pool = connection.TryLookupStoragePool(host.Definition.Pool.Name))
@@ -41,7 +44,19 @@ public static class InventoryReader
                     {
                         using (volume)
                         {
-                            volumes.Add(volume.Name);
+                            var name = volume.Name;
+                            volumes.Add(name);
+                            if (name.StartsWith(stack.Name + "-", StringComparison.Ordinal) && name.EndsWith("-root", StringComparison.Ordinal))
+                            {
+                                try
+                                {
+                                    rootVolumes[name] = VolumeFacts(volume.GetXml());
+                                }
+                                catch (LibvirtException ex) when (ex.IsNotFound)
+                                {
+                                    // Deleted since the listing; the node read below finds it missing too.
+                                }
+                            }
                         }
                     }
                 }
@@ -49,7 +64,7 @@ public static class InventoryReader
         }
 
         var networks = ReadNetworks(stack.Name, connection);
-        var (nodes, unreadable) = ReadNodes(stack.Name, host, networks);
+        var (nodes, unreadable) = ReadNodes(stack.Name, host, networks, rootVolumes);
         return new ObservedHost
         {
             Host = host.Name,
@@ -109,7 +124,7 @@ public static class InventoryReader
     private const int ReadParallelism = 4;
 
     private static (Dictionary<string, ObservedNode> Nodes, List<string> Unreadable) ReadNodes(
-        string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks)
+        string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
         var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
         var found = new System.Collections.Concurrent.ConcurrentBag<(string Domain, ObservedNode? Node, string? Unreadable)>();
@@ -118,7 +133,7 @@ public static class InventoryReader
         {
             Parallel.ForEach(domains, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism }, domain =>
             {
-                if (ReadOne(stack, host, domain, networkByLibvirtName) is { } result)
+                if (ReadOne(stack, host, domain, networkByLibvirtName, rootVolumes) is { } result)
                 {
                     found.Add(result);
                 }
@@ -150,7 +165,7 @@ public static class InventoryReader
     }
 
     private static (string Domain, ObservedNode? Node, string? Unreadable)? ReadOne(
-        string stack, HostSession host, Domain domain, Dictionary<string, string> networkByLibvirtName)
+        string stack, HostSession host, Domain domain, Dictionary<string, string> networkByLibvirtName, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
         string? metadataXml;
         try
@@ -182,10 +197,10 @@ public static class InventoryReader
             return null;
         }
 
-        return (domain.Name, ReadNode(host, domain, metadata, networkByLibvirtName), null);
+        return (domain.Name, ReadNode(host, domain, metadata, networkByLibvirtName, rootVolumes), null);
     }
 
-    private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName)
+    private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
         var root = Parse(domain.GetXml(DomainXmlFlags.Inactive));
         var devices = root.Element("devices");
@@ -244,7 +259,9 @@ public static class InventoryReader
         string? backing = null;
         if (rootPath is not null)
         {
-            (capacity, backing) = ReadRootVolume(host.Connection, rootPath);
+            (capacity, backing) = Path.GetDirectoryName(rootPath) == host.Definition.Pool.Path.TrimEnd('/') && rootVolumes.TryGetValue(rootName, out var known)
+                ? known
+                : ReadRootVolume(host.Connection, rootPath);
         }
 
         return new ObservedNode
@@ -272,14 +289,35 @@ public static class InventoryReader
         try
         {
             using var volume = connection.LookupStorageVolumeByPath(path);
-            var capacity = volume.GetInfo().CapacityBytes;
-            var backingPath = Parse(volume.GetXml()).Element("backingStore")?.Element("path")?.Value;
-            return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
+            return VolumeFacts(volume.GetXml());
         }
         catch (LibvirtException ex) when (ex.IsNotFound)
         {
             return (null, null);
         }
+    }
+
+    // Capacity and backing volume name from a volume's XML (libvirt writes the capacity in bytes, but honours a unit).
+    private static (ulong? Capacity, string? Backing) VolumeFacts(string volumeXml)
+    {
+        var root = Parse(volumeXml);
+        var backingPath = root.Element("backingStore")?.Element("path")?.Value;
+        var capacityElement = root.Element("capacity");
+        ulong? capacity = null;
+        if (capacityElement is not null && ulong.TryParse(capacityElement.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            capacity = checked(value * ((string?)capacityElement.Attribute("unit") ?? "bytes") switch
+            {
+                "bytes" or "b" => 1UL,
+                "KiB" or "K" or "k" => 1024UL,
+                "MiB" or "M" => 1024UL * 1024,
+                "GiB" or "G" => 1024UL * 1024 * 1024,
+                "TiB" or "T" => 1024UL * 1024 * 1024 * 1024,
+                _ => 1UL,
+            });
+        }
+
+        return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
     }
 
     private static long MemoryMiB(XElement? memory)
