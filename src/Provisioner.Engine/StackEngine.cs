@@ -350,7 +350,7 @@ public sealed partial class StackEngine
                 {
                     NodeOperations.Delete(host, stack.Name, node.Name);
                     return Task.CompletedTask;
-                });
+                }, lane: hostName);
                 nodeSteps.Add(id);
             }
 
@@ -474,7 +474,7 @@ public sealed partial class StackEngine
                 {
                     NodeOperations.Delete(host, stack.Name, r.Name);
                     return Task.CompletedTask;
-                });
+                }, lane: hostName);
                 deleteSteps.Add(id);
             }
 
@@ -534,7 +534,7 @@ public sealed partial class StackEngine
                             await _nodeOps.UpdateAsync(context, node, existing!, r, ct).ConfigureAwait(false);
                             break;
                     }
-                });
+                }, lane: hostName); // Node steps take hosts in turn, so parallel steps do not queue behind one host.
             }
         }
 

@@ -33,19 +33,28 @@ public sealed class NodeAccessException : Exception
     public NodeAccessException(string message, Exception inner) : base(message, inner) { }
 }
 
-/// <summary>Direct SSH to the node's reserved address (the tool runs where the guests' network is routed).</summary>
+/// <summary>
+/// SSH to the node's reserved address as its host's URI dictates (<see cref="GuestConnector"/>): directly where the
+/// tool runs on the guests' host, through the KVM host for <c>qemu+ssh://</c> hosts.
+/// </summary>
 public sealed class SshNodeAccess : INodeAccess
 {
-    private readonly ISshConnector _ssh;
+    private readonly IGuestConnector _guests;
     private readonly StackKeyStore _keys;
     private readonly TimeSpan _connectTimeout;
 
-    /// <summary>Creates the access path.</summary>
+    /// <summary>Creates the access path over <paramref name="ssh"/> (which also hops when it is an <see cref="ISshJumpConnector"/>, as <see cref="SshConnector"/> is).</summary>
     public SshNodeAccess(ISshConnector ssh, StackKeyStore keys, TimeSpan? connectTimeout = null)
+        : this(new GuestConnector(ssh ?? throw new ArgumentNullException(nameof(ssh))), keys, connectTimeout)
     {
-        ArgumentNullException.ThrowIfNull(ssh);
+    }
+
+    /// <summary>Creates the access path over <paramref name="guests"/>.</summary>
+    public SshNodeAccess(IGuestConnector guests, StackKeyStore keys, TimeSpan? connectTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(guests);
         ArgumentNullException.ThrowIfNull(keys);
-        _ssh = ssh;
+        _guests = guests;
         _keys = keys;
         _connectTimeout = connectTimeout ?? TimeSpan.FromSeconds(30);
     }
@@ -57,8 +66,10 @@ public sealed class SshNodeAccess : INodeAccess
         ArgumentNullException.ThrowIfNull(node);
         var address = node.Address ?? throw new NodeAccessException($"node '{node.Name}' of stack '{stack.Name}' has no reserved address");
         var hostKey = node.HostPublicKey ?? throw new NodeAccessException($"node '{node.Name}' of stack '{stack.Name}' has no pinned host key in its metadata");
+        var host = stack.Hosts.FirstOrDefault(h => h.Name == node.Host)
+            ?? throw new NodeAccessException($"node '{node.Name}' of stack '{stack.Name}' runs on host '{node.Host}', which the stack does not declare");
         var admin = await _keys.GetOrCreateAsync(stack.Name, cancellationToken).ConfigureAwait(false);
-        return await _ssh.ConnectAsync(
-            new SshEndpoint(address, stack.Access.User), PinnedHostKey.FromPublicKeyLine(hostKey), admin.PrivateKey, _connectTimeout, cancellationToken).ConfigureAwait(false);
+        return await _guests.ConnectAsync(
+            host, new SshEndpoint(address, stack.Access.User), PinnedHostKey.FromPublicKeyLine(hostKey), admin.PrivateKey, _connectTimeout, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -47,29 +47,36 @@ public sealed class NodeOperations
         var host = context.Hosts[node.Host];
         var created = _time.GetUtcNow();
 
-        // A domain of this name without our metadata is not ours: never touch it.
-        using (var clash = host.Connection.TryLookupDomain(node.DomainName))
+        using var pool = host.Connection.LookupStoragePool(host.Definition.Pool.Name);
+        var facts = context.HostFacts.GetOrAdd(host.Name, _ => new Lazy<HostRunFacts>(() => ReadHostFacts(host, pool, context.Image.VolumeName!))).Value;
+
+        // A domain of this name without our metadata is not ours: never touch it. One that did not exist when the
+        // run's first node step on this host began is not looked for again: were it defined since, DefineDomain below
+        // would refuse it (our stable UUID differs), so it is never taken over either way.
+        if (facts.DomainsAtStart.Contains(node.DomainName))
         {
+            using var clash = host.Connection.TryLookupDomain(node.DomainName);
             if (clash is not null)
             {
                 throw new InvalidOperationException($"host '{host.Name}' already has a domain named '{node.DomainName}' that this stack does not own; rename the node or remove that domain");
             }
         }
 
-        using var pool = host.Connection.LookupStoragePool(host.Definition.Pool.Name);
-        // Leftovers of an interrupted run: no domain owns them, so they are ours to replace.
-        HostOperations.DeleteVolumeIfExists(pool, node.RootVolume);
-        HostOperations.DeleteVolumeIfExists(pool, node.SeedVolume);
-
-        var passthroughNvme = node.Definition.DiskBus == StackDiskBus.Nvme && !host.Capabilities.NativeNvmeDisks;
-        string goldenPath;
-        using (var golden = pool.LookupVolume(context.Image.VolumeName!))
+        // Leftovers of an interrupted run: no domain owns them, so they are ours to replace. They predate this run, so
+        // only names the host had when the run began need a look.
+        foreach (var leftover in new[] { node.RootVolume, node.SeedVolume }.Where(facts.VolumesAtStart.Contains))
         {
-            goldenPath = golden.Path;
+            HostOperations.DeleteVolumeIfExists(pool, leftover);
         }
 
-        string rootPath;
-        using (var root = pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
+        var passthroughNvme = node.Definition.DiskBus == StackDiskBus.Nvme && !host.Capabilities.NativeNvmeDisks;
+        var goldenPath = facts.GoldenPath;
+        // The engine's pools are directory pools (HostOperations.EnsurePool): a volume's path is the pool directory,
+        // where the golden volume is, and its name. Computing it saves a call per volume.
+        var poolDirectory = Path.GetDirectoryName(goldenPath) ?? throw new InvalidOperationException($"golden volume path '{goldenPath}' has no directory");
+
+        var rootPath = poolDirectory + "/" + node.RootVolume;
+        pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
         {
             Name = node.RootVolume,
             CapacityBytes = checked((long)((ulong)node.Definition.DiskGiB * GiB)),
@@ -77,14 +84,11 @@ public sealed class NodeOperations
             BackingStore = new BackingStoreSpec { Path = goldenPath, Format = DiskFormat.Qcow2 },
             // QEMU opens a passthrough drive itself and libvirt will not chown it: give it to QEMU now.
             Permissions = passthroughNvme ? HostOperations.ReadableByQemu(host, "0600") : null,
-        })))
-        {
-            rootPath = root.Path;
-        }
+        })).Dispose();
 
         var hostKey = SshKeyPair.GenerateEd25519($"{node.Name}@{context.Stack.Name}");
         var seed = BuildSeed(context, node, hostKey, created);
-        string seedPath;
+        var seedPath = poolDirectory + "/" + node.SeedVolume;
         using (var seedVolume = pool.CreateVolume(_templates.RenderVolume(new StorageVolumeSpec
         {
             Name = node.SeedVolume,
@@ -94,7 +98,6 @@ public sealed class NodeOperations
         {
             using var stream = new MemoryStream(seed, writable: false);
             await _content.UploadAsync(host, seedVolume, stream, (ulong)seed.Length, null, cancellationToken).ConfigureAwait(false);
-            seedPath = seedVolume.Path;
         }
 
         var metadata = new NodeMetadata
@@ -112,13 +115,12 @@ public sealed class NodeOperations
         };
 
         var xml = _templates.RenderDomain(DomainSpecFor(context, host, node, rootPath, seedPath, metadata, passthroughNvme));
-        using (var domain = host.Connection.DefineDomain(xml))
-        {
-            domain.Autostart = true;
-            domain.Start();
-        }
+        using var domain = host.Connection.DefineDomain(xml);
+        domain.Autostart = true;
+        domain.Start();
 
-        await FinishFirstBootAsync(context, node, hostKey.PublicKey, cancellationToken).ConfigureAwait(false);
+        // The handles just used serve the first-boot finish too, instead of two more lookups per node.
+        await FinishFirstBootAsync(context, node, hostKey.PublicKey, domain, pool, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -177,7 +179,7 @@ public sealed class NodeOperations
             var key = observed.Metadata.HostPublicKey is { } line
                 ? PinnedHostKey.FromPublicKeyLine(line)
                 : throw new InvalidOperationException($"node '{node.Name}' has no host key in its metadata; replace it");
-            await FinishFirstBootAsync(context, node, key, cancellationToken).ConfigureAwait(false);
+            await FinishFirstBootAsync(context, node, key, domain, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -205,38 +207,79 @@ public sealed class NodeOperations
     }
 
     /// <summary>Waits for the first boot to finish, then detaches and deletes the seed (it holds the host's private key).</summary>
-    private async Task FinishFirstBootAsync(StackRunContext context, DesiredNode node, PinnedHostKey hostKey, CancellationToken cancellationToken)
+    /// <param name="context">The run.</param>
+    /// <param name="node">The node.</param>
+    /// <param name="hostKey">The key the node must present.</param>
+    /// <param name="domain">The node's domain.</param>
+    /// <param name="pool">The host's pool, when the caller has it open (it is then known to be active).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    private async Task FinishFirstBootAsync(StackRunContext context, DesiredNode node, PinnedHostKey hostKey, Domain domain, StoragePool? pool, CancellationToken cancellationToken)
     {
         var host = context.Hosts[node.Host];
         await _readiness.WaitReadyAsync(host, node, hostKey, context, cancellationToken).ConfigureAwait(false);
 
-        using (var domain = host.Connection.LookupDomain(node.DomainName))
+        var definition = XElement.Parse(domain.GetXml(DomainXmlFlags.Inactive));
+        var seedDisk = definition.Element("devices")?.Elements("disk")
+            .FirstOrDefault(d => Path.GetFileName((string?)d.Element("source")?.Attribute("file") ?? string.Empty) == node.SeedVolume);
+        if (seedDisk is not null)
         {
-            var definition = XElement.Parse(domain.GetXml(DomainXmlFlags.Inactive));
-            var seedDisk = definition.Element("devices")?.Elements("disk")
-                .FirstOrDefault(d => Path.GetFileName((string?)d.Element("source")?.Attribute("file") ?? string.Empty) == node.SeedVolume);
-            if (seedDisk is not null)
+            // libvirt's test driver has no hot-unplug: asking would only fail (and cost an error and an exception per
+            // node); the persistent definition below drops the disk either way.
+            if (!host.Capabilities.IsTestDriver && domain.IsActive)
             {
-                if (domain.IsActive)
+                try
                 {
-                    try
-                    {
-                        // Unplug it from the running guest at once, so the key material is gone from the guest too.
-                        domain.DetachDevice(seedDisk.ToString(), DomainModificationImpact.Live);
-                    }
-                    catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.OperationUnsupported)
-                    {
-                        // A driver without hot-unplug (libvirt's test driver): the persistent definition below
-                        // still drops the disk, and the file is deleted, so the next boot has no seed.
-                    }
+                    // Unplug it from the running guest at once, so the key material is gone from the guest too.
+                    domain.DetachDevice(seedDisk.ToString(), DomainModificationImpact.Live);
                 }
+                catch (LibvirtException ex) when (ex.Code is ErrorCode.NoSupport or ErrorCode.OperationUnsupported)
+                {
+                    // A driver without hot-unplug: the persistent definition below still drops the disk, and the
+                    // file is deleted, so the next boot has no seed.
+                }
+            }
 
-                seedDisk.Remove();
-                using var redefined = host.Connection.DefineDomain(definition.ToString());
+            seedDisk.Remove();
+            using var redefined = host.Connection.DefineDomain(definition.ToString());
+        }
+
+        if (pool is not null)
+        {
+            HostOperations.DeleteVolumeIfExists(pool, node.SeedVolume);
+        }
+        else
+        {
+            HostOperations.DeleteVolume(host, node.SeedVolume);
+        }
+    }
+
+    private static HostRunFacts ReadHostFacts(HostSession host, StoragePool pool, string goldenVolume)
+    {
+        string goldenPath;
+        using (var golden = pool.LookupVolume(goldenVolume))
+        {
+            goldenPath = golden.Path;
+        }
+
+        var volumes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var volume in pool.ListVolumes())
+        {
+            using (volume)
+            {
+                volumes.Add(volume.Name);
             }
         }
 
-        HostOperations.DeleteVolume(host, node.SeedVolume);
+        var domains = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var domain in host.Connection.ListDomains())
+        {
+            using (domain)
+            {
+                domains.Add(domain.Name);
+            }
+        }
+
+        return new HostRunFacts(goldenPath, volumes, domains);
     }
 
     private static byte[] BuildSeed(StackRunContext context, DesiredNode node, SshKeyPair hostKey, DateTimeOffset created)

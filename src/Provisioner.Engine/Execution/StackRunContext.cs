@@ -38,7 +38,17 @@ public sealed class StackRunContext
 
     /// <summary>The expiry to record on nodes created in this run, by node name (sandboxes).</summary>
     public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
+
+    /// <summary>What each host looked like when its first node step began, read once per run and host.</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<HostRunFacts>> HostFacts { get; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>
+/// Facts about a host shared by the node steps of one run: the golden volume's path, and the volumes and domains that
+/// existed when the first node step on the host began. Node steps use them to skip lookups that cannot find anything
+/// (on a busy host every libvirt call queues behind the others).
+/// </summary>
+internal sealed record HostRunFacts(string GoldenPath, IReadOnlySet<string> VolumesAtStart, IReadOnlySet<string> DomainsAtStart);
 
 /// <summary>Files and commands a feature adds to a node's first boot.</summary>
 public sealed record NodeProvisioningExtras

@@ -18,7 +18,17 @@ public sealed class StepGraph
 
     /// <summary>Adds a step that runs <paramref name="action"/> after every step in <paramref name="dependsOn"/> has succeeded.</summary>
     /// <exception cref="ArgumentException">A step with the same id exists already.</exception>
-    public void Add(string id, string description, IEnumerable<string> dependsOn, Func<CancellationToken, Task> action)
+    public void Add(string id, string description, IEnumerable<string> dependsOn, Func<CancellationToken, Task> action) =>
+        Add(id, description, dependsOn, action, lane: null);
+
+    /// <summary>
+    /// Adds a step in <paramref name="lane"/>: when more steps are ready than may run, the next one is taken from each
+    /// lane in turn (in insertion order within a lane), so one lane's backlog does not hold up the others. The engine
+    /// uses a lane per host: calls to one libvirt host are serialized by that host, so spreading the running steps
+    /// over hosts keeps them from queueing behind each other.
+    /// </summary>
+    /// <exception cref="ArgumentException">A step with the same id exists already.</exception>
+    public void Add(string id, string description, IEnumerable<string> dependsOn, Func<CancellationToken, Task> action, string? lane)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         ArgumentNullException.ThrowIfNull(dependsOn);
@@ -28,7 +38,7 @@ public sealed class StepGraph
             throw new ArgumentException($"step '{id}' is defined twice", nameof(id));
         }
 
-        _steps[id] = new Step(id, description, [.. dependsOn.Distinct(StringComparer.Ordinal)], action);
+        _steps[id] = new Step(id, description, [.. dependsOn.Distinct(StringComparer.Ordinal)], action, lane ?? id);
     }
 
     /// <summary>Whether a step with this id exists.</summary>
@@ -73,8 +83,12 @@ public sealed class StepGraph
             .SelectMany(s => s.DependsOn.Select(d => (Dependency: d, Dependent: s.Id)))
             .ToLookup(p => p.Dependency, p => p.Dependent, StringComparer.Ordinal);
         var waitingOn = _steps.Values.ToDictionary(s => s.Id, s => s.DependsOn.Count, StringComparer.Ordinal);
-        // Ready steps start in insertion order, which keeps runs reproducible for the same graph.
-        var ready = new Queue<string>(_steps.Values.Where(s => s.DependsOn.Count == 0).Select(s => s.Id));
+        // Ready steps start in insertion order (taking lanes in turn), which keeps runs reproducible for the same graph.
+        var ready = new LaneQueue();
+        foreach (var s in _steps.Values.Where(s => s.DependsOn.Count == 0))
+        {
+            ready.Enqueue(s);
+        }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var running = new Dictionary<Task, string>();
@@ -107,7 +121,7 @@ public sealed class StepGraph
                 {
                     if (--waitingOn[dependent] == 0)
                     {
-                        ready.Enqueue(dependent);
+                        ready.Enqueue(_steps[dependent]);
                     }
                 }
 
@@ -192,7 +206,47 @@ public sealed class StepGraph
         return null;
     }
 
-    private sealed record Step(string Id, string Description, IReadOnlyList<string> DependsOn, Func<CancellationToken, Task> Action);
+    private sealed record Step(string Id, string Description, IReadOnlyList<string> DependsOn, Func<CancellationToken, Task> Action, string Lane);
+
+    // Ready steps by lane; lanes take turns in the order they first had a ready step.
+    private sealed class LaneQueue
+    {
+        private readonly Dictionary<string, Queue<string>> _lanes = new(StringComparer.Ordinal);
+        private readonly Queue<string> _turns = new();
+
+        public int Count { get; private set; }
+
+        public void Enqueue(Step step)
+        {
+            if (!_lanes.TryGetValue(step.Lane, out var queue))
+            {
+                queue = new Queue<string>();
+                _lanes[step.Lane] = queue;
+            }
+
+            if (queue.Count == 0)
+            {
+                _turns.Enqueue(step.Lane);
+            }
+
+            queue.Enqueue(step.Id);
+            Count++;
+        }
+
+        public string Dequeue()
+        {
+            var lane = _turns.Dequeue();
+            var queue = _lanes[lane];
+            var id = queue.Dequeue();
+            if (queue.Count > 0)
+            {
+                _turns.Enqueue(lane);
+            }
+
+            Count--;
+            return id;
+        }
+    }
 }
 
 /// <summary>Where a step is in its life.</summary>

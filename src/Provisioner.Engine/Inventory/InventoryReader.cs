@@ -27,6 +27,9 @@ public static class InventoryReader
         var connection = host.Connection;
 
         var volumes = new HashSet<string>(StringComparer.Ordinal);
+        // Root disks of the stack's nodes, read from the pool listing: one call each instead of a lookup by path, an
+        // info and an XML call per node.
+        var rootVolumes = new Dictionary<string, (ulong? Capacity, string? Backing)>(StringComparer.Ordinal);
         var poolExists = false;
         var poolActive = false;
         using (var pool = connection.TryLookupStoragePool(host.Definition.Pool.Name))
@@ -41,7 +44,19 @@ public static class InventoryReader
                     {
                         using (volume)
                         {
-                            volumes.Add(volume.Name);
+                            var name = volume.Name;
+                            volumes.Add(name);
+                            if (name.StartsWith(stack.Name + "-", StringComparison.Ordinal) && name.EndsWith("-root", StringComparison.Ordinal))
+                            {
+                                try
+                                {
+                                    rootVolumes[name] = VolumeFacts(volume.GetXml());
+                                }
+                                catch (LibvirtException ex) when (ex.IsNotFound)
+                                {
+                                    // Deleted since the listing; the node read below finds it missing too.
+                                }
+                            }
                         }
                     }
                 }
@@ -49,7 +64,7 @@ public static class InventoryReader
         }
 
         var networks = ReadNetworks(stack.Name, connection);
-        var (nodes, unreadable) = ReadNodes(stack.Name, host, networks);
+        var (nodes, unreadable) = ReadNodes(stack.Name, host, networks, rootVolumes);
         return new ObservedHost
         {
             Host = host.Name,
@@ -104,56 +119,88 @@ public static class InventoryReader
         return result;
     }
 
+    // Domains are read a few at a time: for a remote host each read is several round trips, and while one waits for
+    // libvirt another parses XML. Results are put in domain-name order, so the outcome does not depend on timing.
+    private const int ReadParallelism = 4;
+
     private static (Dictionary<string, ObservedNode> Nodes, List<string> Unreadable) ReadNodes(
-        string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks)
+        string stack, HostSession host, IReadOnlyDictionary<string, ObservedNetwork> networks, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
+        var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
+        var found = new System.Collections.Concurrent.ConcurrentBag<(string Domain, ObservedNode? Node, string? Unreadable)>();
+        var domains = host.Connection.ListDomains();
+        try
+        {
+            Parallel.ForEach(domains, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism }, domain =>
+            {
+                if (ReadOne(stack, host, domain, networkByLibvirtName, rootVolumes) is { } result)
+                {
+                    found.Add(result);
+                }
+            });
+        }
+        finally
+        {
+            foreach (var domain in domains)
+            {
+                domain.Dispose();
+            }
+        }
+
         var nodes = new Dictionary<string, ObservedNode>(StringComparer.Ordinal);
         var unreadable = new List<string>();
-        var networkByLibvirtName = networks.Values.ToDictionary(n => n.LibvirtName, n => n.Name, StringComparer.Ordinal);
-
-        foreach (var domain in host.Connection.ListDomains())
+        foreach (var (_, node, error) in found.OrderBy(f => f.Domain, StringComparer.Ordinal))
         {
-            using (domain)
+            if (node is not null)
             {
-                string? metadataXml;
-                try
-                {
-                    metadataXml = domain.GetMetadata(ProvisionerXml.NodeNamespace, DomainModificationImpact.Config);
-                }
-                catch (LibvirtException ex) when (ex.IsNotFound)
-                {
-                    continue; // Vanished between list and read.
-                }
-
-                if (metadataXml is null)
-                {
-                    continue;
-                }
-
-                NodeMetadata metadata;
-                try
-                {
-                    metadata = NodeMetadata.Parse(metadataXml);
-                }
-                catch (FormatException ex)
-                {
-                    unreadable.Add($"{domain.Name}: {ex.Message}");
-                    continue;
-                }
-
-                if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                nodes[metadata.Node] = ReadNode(host, domain, metadata, networkByLibvirtName);
+                nodes[node.Name] = node;
+            }
+            else if (error is not null)
+            {
+                unreadable.Add(error);
             }
         }
 
         return (nodes, unreadable);
     }
 
-    private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName)
+    private static (string Domain, ObservedNode? Node, string? Unreadable)? ReadOne(
+        string stack, HostSession host, Domain domain, Dictionary<string, string> networkByLibvirtName, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
+    {
+        string? metadataXml;
+        try
+        {
+            metadataXml = domain.GetMetadata(ProvisionerXml.NodeNamespace, DomainModificationImpact.Config);
+        }
+        catch (LibvirtException ex) when (ex.IsNotFound)
+        {
+            return null; // Vanished between list and read.
+        }
+
+        if (metadataXml is null)
+        {
+            return null;
+        }
+
+        NodeMetadata metadata;
+        try
+        {
+            metadata = NodeMetadata.Parse(metadataXml);
+        }
+        catch (FormatException ex)
+        {
+            return (domain.Name, null, $"{domain.Name}: {ex.Message}");
+        }
+
+        if (!string.Equals(metadata.Stack, stack, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return (domain.Name, ReadNode(host, domain, metadata, networkByLibvirtName, rootVolumes), null);
+    }
+
+    private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
         var root = Parse(domain.GetXml(DomainXmlFlags.Inactive));
         var devices = root.Element("devices");
@@ -212,7 +259,9 @@ public static class InventoryReader
         string? backing = null;
         if (rootPath is not null)
         {
-            (capacity, backing) = ReadRootVolume(host.Connection, rootPath);
+            (capacity, backing) = Path.GetDirectoryName(rootPath) == host.Definition.Pool.Path.TrimEnd('/') && rootVolumes.TryGetValue(rootName, out var known)
+                ? known
+                : ReadRootVolume(host.Connection, rootPath);
         }
 
         return new ObservedNode
@@ -240,14 +289,35 @@ public static class InventoryReader
         try
         {
             using var volume = connection.LookupStorageVolumeByPath(path);
-            var capacity = volume.GetInfo().CapacityBytes;
-            var backingPath = Parse(volume.GetXml()).Element("backingStore")?.Element("path")?.Value;
-            return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
+            return VolumeFacts(volume.GetXml());
         }
         catch (LibvirtException ex) when (ex.IsNotFound)
         {
             return (null, null);
         }
+    }
+
+    // Capacity and backing volume name from a volume's XML (libvirt writes the capacity in bytes, but honours a unit).
+    private static (ulong? Capacity, string? Backing) VolumeFacts(string volumeXml)
+    {
+        var root = Parse(volumeXml);
+        var backingPath = root.Element("backingStore")?.Element("path")?.Value;
+        var capacityElement = root.Element("capacity");
+        ulong? capacity = null;
+        if (capacityElement is not null && ulong.TryParse(capacityElement.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            capacity = checked(value * ((string?)capacityElement.Attribute("unit") ?? "bytes") switch
+            {
+                "bytes" or "b" => 1UL,
+                "KiB" or "K" or "k" => 1024UL,
+                "MiB" or "M" => 1024UL * 1024,
+                "GiB" or "G" => 1024UL * 1024 * 1024,
+                "TiB" or "T" => 1024UL * 1024 * 1024 * 1024,
+                _ => 1UL,
+            });
+        }
+
+        return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
     }
 
     private static long MemoryMiB(XElement? memory)

@@ -1,5 +1,6 @@
 using LibvirtSharp;
 using Microsoft.Extensions.Logging;
+using Provisioner.Engine.Access;
 using Provisioner.Engine.Hosts;
 using Provisioner.Engine.Planning;
 using Provisioner.Engine.Resilience;
@@ -11,23 +12,37 @@ namespace Provisioner.Engine.Readiness;
 
 /// <summary>
 /// A node is ready when SSH answers at its reserved address with the host key the tool generated
-/// for it (so the very first connection is verified) and cloud-init reports it has finished.
+/// for it (so the very first connection is verified) and cloud-init reports it has finished. The node is reached the
+/// same way every later session reaches it (<see cref="IGuestConnector"/>: directly, or through its KVM host).
 /// </summary>
 public sealed partial class SshNodeReadiness : INodeReadiness
 {
-    private readonly ISshConnector _connector;
+    private readonly IGuestConnector _guests;
     private readonly TimeProvider _time;
     private readonly TimeSpan _budget;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the check.</summary>
+    /// <summary>Creates the check over <paramref name="connector"/> (which also hops through remote hosts when it is an <see cref="ISshJumpConnector"/>, as <see cref="SshConnector"/> is).</summary>
     /// <param name="connector">Opens SSH sessions.</param>
     /// <param name="time">Clock for the retry pipeline.</param>
     /// <param name="budget">How long a node may take from start to ready (software emulation is slow).</param>
     /// <param name="logger">Where progress goes.</param>
     public SshNodeReadiness(ISshConnector connector, TimeProvider time, TimeSpan budget, ILogger logger)
+        : this(new GuestConnector(connector ?? throw new ArgumentNullException(nameof(connector))), time, budget, logger)
     {
-        _connector = connector;
+    }
+
+    /// <summary>Creates the check.</summary>
+    /// <param name="guests">Opens SSH sessions to guests (direct or through their host).</param>
+    /// <param name="time">Clock for the retry pipeline.</param>
+    /// <param name="budget">How long a node may take from start to ready (software emulation is slow).</param>
+    /// <param name="logger">Where progress goes.</param>
+    public SshNodeReadiness(IGuestConnector guests, TimeProvider time, TimeSpan budget, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(guests);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _guests = guests;
         _time = time;
         _budget = budget;
         _logger = logger;
@@ -42,13 +57,28 @@ public sealed partial class SshNodeReadiness : INodeReadiness
         var endpoint = new SshEndpoint(node.Addresses.Ipv4Address.ToString(), context.Stack.Access.User);
         var pipeline = ProvisionerPipelines.SshWhileBooting(_time, _budget);
         LogWaiting(_logger, node.Name, endpoint, hostKey.Fingerprint);
+        Exception? lastTransient = null;
+        var attempts = 0;
 
         try
         {
             await pipeline.ExecuteAsync(async ct =>
             {
                 EnsureStillRunning(host, node);
-                var session = await _connector.ConnectAsync(endpoint, hostKey, context.AdminKey.PrivateKey, TimeSpan.FromSeconds(20), ct).ConfigureAwait(false);
+                IRemoteSession session;
+                try
+                {
+                    attempts++;
+                    session = await _guests.ConnectAsync(host.Definition, endpoint, hostKey, context.AdminKey.PrivateKey, TimeSpan.FromSeconds(20), ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (SshErrors.IsTransient(ex))
+                {
+                    // Expected while the guest boots; only the final failure is a warning.
+                    lastTransient = ex;
+                    LogNotYet(_logger, node.Name, attempts, ex.Message);
+                    throw;
+                }
+
                 await using (session.ConfigureAwait(false))
                 {
                     // Blocks until every cloud-init stage has run; non-zero means a module failed.
@@ -62,8 +92,11 @@ public sealed partial class SshNodeReadiness : INodeReadiness
         }
         catch (Polly.Timeout.TimeoutRejectedException ex)
         {
+            var last = lastTransient?.Message ?? "no attempt finished";
+            LogGaveUp(_logger, node.Name, attempts, _budget, last);
             throw new NodeNotReadyException(node.Name,
-                $"no SSH answer with the pinned host key at {endpoint} within {_budget.TotalMinutes:0} minutes; see the console log {ConsoleLog.PathFor(node.DomainName)}", ex);
+                $"no SSH answer with the pinned host key at {endpoint} within {_budget.TotalMinutes:0} minutes ({attempts} attempts; last: {last}); see the console log {ConsoleLog.PathFor(node.DomainName)}",
+                ex);
         }
 
         LogReady(_logger, node.Name);
@@ -86,6 +119,12 @@ public sealed partial class SshNodeReadiness : INodeReadiness
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Node {Node} is ready")]
     private static partial void LogReady(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Node {Node} does not answer yet (attempt {Attempt}): {Reason}")]
+    private static partial void LogNotYet(ILogger logger, string node, int attempt, string reason);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Node {Node} did not answer over SSH within {Budget} ({Attempts} attempts); last failure: {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, string node, int attempts, TimeSpan budget, string reason);
 }
 
 /// <summary>A node did not become ready; the message says what was seen and where to look.</summary>

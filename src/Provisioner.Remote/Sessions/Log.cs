@@ -10,8 +10,8 @@ namespace Provisioner.Remote.Sessions;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, EventName = "SshConnecting", Level = LogLevel.Debug,
-        Message = "Connecting to {Endpoint}, expecting host key {Algorithm} {Fingerprint}")]
-    public static partial void Connecting(ILogger logger, SshEndpoint endpoint, string algorithm, string fingerprint);
+        Message = "Connecting to {Endpoint}, expecting host key {Expected}")]
+    public static partial void Connecting(ILogger logger, SshEndpoint endpoint, string expected);
 
     [LoggerMessage(EventId = 1002, EventName = "SshConnected", Level = LogLevel.Information,
         Message = "Connected to {Endpoint}; host key {Fingerprint} matches the pinned key")]
@@ -21,17 +21,24 @@ internal static partial class Log
         Message = "Host key of {Endpoint} does not match the pinned key: expected {Expected}, presented {PresentedAlgorithm} {Presented}; connection closed before authentication")]
     public static partial void HostKeyMismatch(ILogger logger, SshEndpoint endpoint, string expected, string presentedAlgorithm, string presented);
 
-    [LoggerMessage(EventId = 1004, EventName = "SshConnectFailed", Level = LogLevel.Warning,
+    // Debug when transient (refused or reset while a guest boots is expected, and the caller retries and reports the
+    // final failure itself), Warning otherwise.
+    [LoggerMessage(EventId = 1004, EventName = "SshConnectFailed",
         Message = "Connecting to {Endpoint} failed (transient: {Transient}): {Reason}")]
-    public static partial void ConnectFailed(ILogger logger, SshEndpoint endpoint, bool transient, string reason);
+    public static partial void ConnectFailed(ILogger logger, LogLevel level, SshEndpoint endpoint, bool transient, string reason);
 
-    [LoggerMessage(EventId = 1005, EventName = "SshConnectTimedOut", Level = LogLevel.Warning,
+    // Transient, like a refused connection: the caller decides whether it was the last attempt.
+    [LoggerMessage(EventId = 1005, EventName = "SshConnectTimedOut", Level = LogLevel.Debug,
         Message = "Connecting to {Endpoint} timed out after {Timeout}")]
     public static partial void ConnectTimedOut(ILogger logger, SshEndpoint endpoint, TimeSpan timeout);
 
     [LoggerMessage(EventId = 1006, EventName = "SshAuthenticationFailed", Level = LogLevel.Error,
         Message = "Authentication as {User} to {Endpoint} was rejected: {Reason}")]
     public static partial void AuthenticationFailed(ILogger logger, string user, SshEndpoint endpoint, string reason);
+
+    [LoggerMessage(EventId = 1007, EventName = "SshForwarding", Level = LogLevel.Debug,
+        Message = "Reaching {Endpoint} through jump host {Jump} (relayed from 127.0.0.1:{LocalPort})")]
+    public static partial void Forwarding(ILogger logger, SshEndpoint endpoint, SshEndpoint jump, int localPort);
 
     [LoggerMessage(EventId = 1010, EventName = "SshDisconnected", Level = LogLevel.Debug,
         Message = "Disconnected from {Endpoint}")]

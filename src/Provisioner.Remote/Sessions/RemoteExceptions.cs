@@ -97,6 +97,41 @@ public sealed class SshConnectException : RemoteException
     }
 }
 
+/// <summary>
+/// A jump host relayed no SSH connection to the final host (the inner exception of an <see cref="SshConnectException"/>
+/// about the final host): it could not connect to it, or refused to forward. Transient (the final host may still be
+/// booting) unless the jump host is known to refuse forwarding (<see cref="Prohibited"/>; SSH.NET rarely reports the
+/// reason, so a refusal usually shows only as retries until the caller's time budget runs out).
+/// </summary>
+public sealed class SshForwardingException : RemoteException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="jump">The jump host.</param>
+    /// <param name="target">The host it was asked to reach.</param>
+    /// <param name="relayError">What the jump host reported.</param>
+    /// <param name="innerException">What the session to <paramref name="target"/> saw.</param>
+    public SshForwardingException(SshEndpoint jump, SshEndpoint target, Exception relayError, Exception? innerException = null)
+        : base(jump,
+            $"no SSH connection to {target} through jump host {jump}: {relayError?.Message} The jump host could not reach {target.Host}:{target.Port} "
+            + "(refused or unreachable while the machine boots), or it does not allow TCP forwarding for this user (sshd AllowTcpForwarding).",
+            innerException)
+    {
+        ArgumentNullException.ThrowIfNull(relayError);
+        Target = target;
+        RelayError = relayError;
+        Prohibited = relayError.Message.Contains("prohibited", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The host the jump host was asked to reach.</summary>
+    public SshEndpoint Target { get; }
+
+    /// <summary>What the jump host reported (SSH channel open failure).</summary>
+    public Exception RelayError { get; }
+
+    /// <summary>The jump host said forwarding is administratively prohibited (e.g. <c>AllowTcpForwarding no</c>): retrying cannot help.</summary>
+    public bool Prohibited { get; }
+}
+
 /// <summary>The server accepted the host key check but rejected the client key. Not transient.</summary>
 public sealed class SshAuthenticationFailedException : RemoteException
 {

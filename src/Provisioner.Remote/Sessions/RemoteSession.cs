@@ -36,18 +36,18 @@ public sealed class RemoteSession : IRemoteSession
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly SshClient _client;
-    private readonly IDisposable _keyFile;
+    private readonly IDisposable _resources;
     private readonly TimeSpan _defaultTimeout;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private int _disposed;
 
-    internal RemoteSession(SshEndpoint endpoint, PinnedHostKey hostKey, SshClient client, IDisposable keyFile, TimeSpan defaultTimeout, ILogger logger, TimeProvider timeProvider)
+    internal RemoteSession(SshEndpoint endpoint, PinnedHostKey hostKey, SshClient client, IDisposable resources, TimeSpan defaultTimeout, ILogger logger, TimeProvider timeProvider)
     {
         Endpoint = endpoint;
         HostKey = hostKey;
         _client = client;
-        _keyFile = keyFile;
+        _resources = resources;
         _defaultTimeout = defaultTimeout;
         _logger = logger;
         _timeProvider = timeProvider;
@@ -58,6 +58,9 @@ public sealed class RemoteSession : IRemoteSession
 
     /// <inheritdoc />
     public PinnedHostKey HostKey { get; }
+
+    /// <summary>The jump host the session runs through, or null for a direct connection.</summary>
+    public SshEndpoint? Jump { get; init; }
 
     /// <summary>Connects with default settings, no logging and the system clock; see <see cref="ISshConnector.ConnectAsync"/>.</summary>
     public static Task<RemoteSession> ConnectAsync(SshEndpoint endpoint, PinnedHostKey hostKey, Secret clientPrivateKey, TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -151,7 +154,7 @@ public sealed class RemoteSession : IRemoteSession
             finally
             {
                 _client.Dispose();
-                _keyFile.Dispose();
+                _resources.Dispose();
                 Log.Disconnected(_logger, Endpoint);
             }
         }

@@ -28,6 +28,10 @@ public static class SshErrors
                 return timeout.Phase == SshPhase.Connect;
             case SshConnectionLostException:
                 return true;
+            case SshForwardingException forwarding:
+                return !forwarding.Prohibited;
+            case SshConnectException { InnerException: SshForwardingException forwarding }:
+                return !forwarding.Prohibited;
             case SshConnectException connect:
                 return connect.InnerException is { } inner && IsTransientCause(inner);
             case AggregateException aggregate:

@@ -25,6 +25,43 @@ public sealed class StepGraphTests
     }
 
     [Fact]
+    public async Task RunAsync_Lanes_ReadyStepsTakeLanesInTurn()
+    {
+        var graph = new StepGraph();
+        var order = new ConcurrentQueue<string>();
+        graph.Add("a-prep", "a", [], _ => Record(order, "a-prep"));
+        graph.Add("b-prep", "b", [], _ => Record(order, "b-prep"));
+        // Host a's nodes are added (and become ready) first; the lanes still interleave them with host b's.
+        foreach (var lane in new[] { "a", "b" })
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                var id = $"{lane}{i}";
+                graph.Add(id, id, [lane + "-prep"], _ => Record(order, id), lane);
+            }
+        }
+
+        await graph.RunAsync(1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["a-prep", "b-prep", "a1", "b1", "a2", "b2", "a3", "b3"], order.ToList());
+    }
+
+    [Fact]
+    public async Task RunAsync_NoLanes_InsertionOrder()
+    {
+        var graph = new StepGraph();
+        var order = new ConcurrentQueue<string>();
+        foreach (var id in new[] { "x", "y", "z" })
+        {
+            graph.Add(id, id, [], _ => Record(order, id));
+        }
+
+        await graph.RunAsync(1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["x", "y", "z"], order.ToList());
+    }
+
+    [Fact]
     public async Task RunAsync_IndependentSteps_RunConcurrently()
     {
         var graph = new StepGraph();

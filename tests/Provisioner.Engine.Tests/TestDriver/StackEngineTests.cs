@@ -185,6 +185,32 @@ public sealed class StackEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task UpAsync_ForeignDomainWithNodesName_FailsWithoutTouchingIt()
+    {
+        var stack = _lab.Stack("""
+            - name: solo
+              role: worker
+              cpus: 1
+              memoryMiB: 1024
+              diskGiB: 4
+              network: cluster
+            """);
+        var engine = _lab.Engine();
+        var plan = await engine.PreviewAsync(stack, TestContext.Current.CancellationToken);
+        var host = plan.Resources.Single(r => r.Kind == ResourceKind.Node).Host;
+        // Someone else's domain that happens to have the name the node's domain would get (no provisioner metadata).
+        using (var foreign = _lab.Connection(host).DefineDomain("<domain type='test'><name>lab-solo</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"))
+        {
+        }
+
+        var ex = await Assert.ThrowsAsync<StepFailedException>(() => engine.UpAsync(stack, TestContext.Current.CancellationToken));
+
+        Assert.Contains("does not own", ex.InnerException?.Message);
+        using var still = _lab.Connection(host).LookupDomain("lab-solo");
+        Assert.Null(still.GetMetadata(Core.Templates.ProvisionerXml.NodeNamespace, LibvirtSharp.DomainModificationImpact.Config));
+    }
+
+    [Fact]
     public async Task PreviewAsync_ChangedCpusAndBus_ShowsUpdateAndReplacePerProperty()
     {
         var engine = _lab.Engine();

@@ -67,4 +67,21 @@ public sealed class SshErrorsTests
     [Fact]
     public void IsTransient_RawSocketRefused_True() =>
         Assert.True(SshErrors.IsTransient(new SocketException((int)SocketError.ConnectionRefused)));
+
+    [Fact]
+    public void IsTransient_ForwardingRefusedWhileGuestBoots_True()
+    {
+        var relay = new SshForwardingException(new SshEndpoint("kvm1", "ops"), Endpoint, new SshConnectionException("closed before identification"));
+        Assert.False(relay.Prohibited);
+        Assert.True(SshErrors.IsTransient(new SshConnectException(Endpoint, relay)));
+    }
+
+    [Fact]
+    public void IsTransient_ForwardingAdministrativelyProhibited_False()
+    {
+        var relay = new SshForwardingException(new SshEndpoint("kvm1", "ops"), Endpoint, new SshException("Channel open failed: administratively prohibited"));
+        Assert.True(relay.Prohibited);
+        Assert.False(SshErrors.IsTransient(new SshConnectException(Endpoint, relay)));
+        Assert.Contains("AllowTcpForwarding", relay.Message);
+    }
 }
