@@ -56,7 +56,7 @@ public sealed class SshNodeAccess : INodeAccess
         ArgumentNullException.ThrowIfNull(keys);
         _guests = guests;
         _keys = keys;
-        _connectTimeout = connectTimeout ?? TimeSpan.FromSeconds(30);
+        _connectTimeout = connectTimeout ?? Readiness.SshNodeReadiness.ConnectTimeout;
     }
 
     /// <inheritdoc />

@@ -48,6 +48,13 @@ public sealed partial class SshNodeReadiness : INodeReadiness
         _logger = logger;
     }
 
+    /// <summary>
+    /// How long one connection attempt may take. Generous on purpose: a guest whose port answers at once may
+    /// still need most of a minute for the key exchange under software emulation on a busy host, and a shorter
+    /// limit restarts that exchange forever (seen: 8 minutes lost after cloud-init had finished).
+    /// </summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(90);
+
     /// <inheritdoc />
     public async Task WaitReadyAsync(HostSession host, DesiredNode node, PinnedHostKey hostKey, StackRunContext context, CancellationToken cancellationToken)
     {
@@ -69,7 +76,7 @@ public sealed partial class SshNodeReadiness : INodeReadiness
                 try
                 {
                     attempts++;
-                    session = await _guests.ConnectAsync(host.Definition, endpoint, hostKey, context.AdminKey.PrivateKey, TimeSpan.FromSeconds(20), ct).ConfigureAwait(false);
+                    session = await _guests.ConnectAsync(host.Definition, endpoint, hostKey, context.AdminKey.PrivateKey, ConnectTimeout, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (SshErrors.IsTransient(ex))
                 {
