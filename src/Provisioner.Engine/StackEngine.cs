@@ -160,6 +160,9 @@ public sealed partial class StackEngine
         _logger = options.LoggerFactory.CreateLogger<StackEngine>();
     }
 
+    /// <summary>The options the engine was created with (features beside it, such as node forensics, share its connector and clock).</summary>
+    public StackEngineOptions Options => _options;
+
     /// <summary>Raised for every step that starts, finishes or fails during up and destroy.</summary>
     public event EventHandler<StepEvent>? StepChanged;
 
