@@ -129,7 +129,7 @@ public sealed class EvidenceCapture
                 step = "memory";
                 progress?.Report($"dumping memory ({Gib(memoryBytes)})");
                 var memory = Path.Combine(directory, "memory.elf");
-                await Task.Run(() => domain.CoreDump(memory, CoreDumpFormat.Raw, CoreDumpFlags.MemoryOnly), cancellationToken).ConfigureAwait(false);
+                await Task.Run(() => domain.CoreDump(memory, CoreDumpFormat.Raw, _options.MemoryDumpFlags), cancellationToken).ConfigureAwait(false);
                 files.Add(await DescribeAsync(memory, "memory", null, cancellationToken).ConfigureAwait(false));
             }
             else

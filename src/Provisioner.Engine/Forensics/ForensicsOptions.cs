@@ -30,6 +30,12 @@ public sealed record ForensicsOptions
     /// <summary>Free bytes at a directory (the nearest existing ancestor of the evidence root); replaceable in tests.</summary>
     public Func<string, long> FreeSpace { get; init; } = DiskSpace.FreeBytes;
 
+    /// <summary>
+    /// How the memory is dumped: memory-only by default (an ELF file crash, gdb and volatility read, without the
+    /// device state). libvirt's test driver knows only the full dump, so its tests pass <see cref="LibvirtSharp.CoreDumpFlags.None"/>.
+    /// </summary>
+    public LibvirtSharp.CoreDumpFlags MemoryDumpFlags { get; init; } = LibvirtSharp.CoreDumpFlags.MemoryOnly;
+
     /// <summary>Kept free on the evidence file system beyond the evidence itself.</summary>
     public long SpaceReserveBytes { get; init; } = 256L * 1024 * 1024;
 }

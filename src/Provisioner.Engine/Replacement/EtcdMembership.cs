@@ -91,19 +91,27 @@ public static class EtcdMemberRemoval
 /// etcd membership through a surviving kubeadm control plane over SSH: <c>etcdctl</c> runs inside that node's etcd
 /// static pod (kubeadm installs no etcdctl on the host), with the etcd client certificates kubeadm generated.
 /// </summary>
-public sealed class KubeadmEtcdMembership : IEtcdMembership
+public sealed class KubeadmEtcdMembership : IEtcdMembership, IAsyncDisposable
 {
     private readonly IRemoteSession _session;
     private readonly string _survivor;
+    private readonly bool _ownsSession;
 
     /// <summary>Creates the membership view from <paramref name="survivor"/> (a control plane that stays), reached by <paramref name="session"/>.</summary>
-    public KubeadmEtcdMembership(IRemoteSession session, string survivor)
+    /// <param name="session">SSH session to the survivor.</param>
+    /// <param name="survivor">The survivor's node name (its etcd pod is <c>etcd-&lt;name&gt;</c>).</param>
+    /// <param name="ownsSession">Dispose the session with this object.</param>
+    public KubeadmEtcdMembership(IRemoteSession session, string survivor, bool ownsSession = false)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentException.ThrowIfNullOrEmpty(survivor);
         _session = session;
         _survivor = survivor;
+        _ownsSession = ownsSession;
     }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _ownsSession ? _session.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <summary>The command that runs etcdctl with <paramref name="arguments"/> on the survivor.</summary>
     public ShellCommand Command(params IEnumerable<string> arguments) => ShellCommand.Create("kubectl",
