@@ -93,6 +93,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         var address = before.Address!;
         Assert.True(await PingsAsync(address, ct), $"{address} does not answer ping before the quarantine");
         Assert.True(await TcpOpensAsync(address, 22, ct), $"{address}:22 not open before the quarantine");
+        Console.Error.WriteLine($"live: node up at {address}, answers ping and ssh");
 
         // Quarantine: cut from the host side; the host still holds the guest, running.
         var quarantine = await new NodeQuarantine(forensics).QuarantineAsync(
@@ -117,6 +118,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         Assert.True(again.AlreadyQuarantined);
         Assert.Empty(again.CutNow);
         Assert.Equal("live-test", again.Record.Operator);
+        Console.Error.WriteLine($"live: quarantined; link down live and in the definition; ping and tcp/22 fail; domain running; idempotent");
 
         // Capture and verify.
         var capture = await new EvidenceCapture(forensics).CaptureAsync(_stack, "node", new CaptureRequest { Operator = "live-test" }, null, ct);
@@ -141,6 +143,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
 
         var verified = await EvidenceVerifier.VerifyAsync(capture.Directory, ct);
         Assert.True(verified.Intact, string.Join("; ", verified.Failures));
+        Console.Error.WriteLine($"live: captured {capture.Directory}: memory {memory.Bytes} B, disk qcow2 checked, manifest verifies");
 
         // A tampered file is named, by the engine and by the CLI's exit code; then put back.
         var tampered = Path.Combine(capture.Directory, "domain-live.xml");
@@ -156,6 +159,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         Assert.Contains("domain-live.xml", error, StringComparison.Ordinal);
         await File.WriteAllBytesAsync(tampered, original, ct);
         Assert.True((await EvidenceVerifier.VerifyAsync(capture.Directory, ct)).Intact);
+        Console.Error.WriteLine($"live: tampered file named by verifier and CLI (exit 1); restored");
 
         // Replace: fresh identity, same address, hardening and audit, evidence untouched.
         var replacer = new NodeReplacer(_engine, new NodeReplacerOptions
@@ -172,6 +176,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         Assert.Contains(replaced.Timeline, s => s.Name == "recreate" && s.Outcome == StepOutcome.Done);
         Assert.Contains(replaced.Timeline, s => s.Name == "drain" && s.Outcome == StepOutcome.Skipped);
         Assert.True((await EvidenceVerifier.VerifyAsync(capture.Directory, ct)).Intact, "evidence changed by the replacement");
+        Console.Error.WriteLine($"live: replaced: {before.HostKeyFingerprint} -> {replaced.Node.HostKeyFingerprint} at {replaced.Node.Address}, audit passed, evidence intact");
 
         using (var domain = connection.LookupDomain($"{name}-node"))
         {
@@ -226,9 +231,18 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
 
     private static async Task<bool> PingsAsync(string address, CancellationToken ct)
     {
-        using var process = Process.Start(new ProcessStartInfo("ping", ["-n", "-c", "3", "-W", "2", address]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        await process.WaitForExitAsync(ct);
-        return process.ExitCode == 0;
+        // ICMP echo through a raw socket (the tests run as root; no ping binary is needed).
+        using var ping = new System.Net.NetworkInformation.Ping();
+        for (var i = 0; i < 3; i++)
+        {
+            var reply = await ping.SendPingAsync(System.Net.IPAddress.Parse(address), TimeSpan.FromSeconds(2), cancellationToken: ct);
+            if (reply.Status == System.Net.NetworkInformation.IPStatus.Success)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task<bool> TcpOpensAsync(string address, int port, CancellationToken ct)
