@@ -280,6 +280,32 @@ public sealed class NodeReplacerTests : IDisposable
         Assert.DoesNotContain(result.Replacement.Notes, n => n.Contains("evidence", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ReplaceAsync_EvidenceRootInsideAStoragePool_RefusesBeforeTouchingAnything()
+    {
+        var stack = _lab.Stack(TwoWorkers);
+        await _engine.UpAsync(stack, Ct);
+        var replacer = new NodeReplacer(_engine, new NodeReplacerOptions
+        {
+            Forensics = _forensics.Options() with { EvidenceRoot = stack.Hosts[0].Pool.Path + "/evidence" },
+        });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => replacer.ReplaceAsync(stack, "a", "alice", null, Ct));
+
+        Assert.Contains("overlaps storage pool", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_lab.Readiness.Waited.Where(n => n == "a").Skip(1));
+    }
+
+    [Fact]
+    public async Task ReplaceNodeAsync_NodeNotInDefinition_ThrowsKeyNotFound()
+    {
+        var stack = _lab.Stack(TwoWorkers);
+
+        var error = await Assert.ThrowsAsync<KeyNotFoundException>(() => _engine.ReplaceNodeAsync(stack, "zz", Ct));
+
+        Assert.Equal("stack 'lab' defines no node 'zz'", error.Message);
+    }
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private NodeReplacer Replacer(IClusterRejoin? rejoin = null, IEtcdMembership? etcd = null, TimeSpan? drainTimeout = null) => new(_engine, new NodeReplacerOptions
