@@ -50,6 +50,7 @@ public static class CliApp
         StackCommands.AddTo(root, environment);
         SandboxCommands.AddTo(root, environment);
         AuditCommands.AddTo(root, environment);
+        NodeCommands.AddTo(root, environment);
         return root;
     }
 

@@ -192,6 +192,9 @@ public sealed partial class StackEngine
         _logger = options.LoggerFactory.CreateLogger<StackEngine>();
     }
 
+    /// <summary>The options the engine was created with (features beside it, such as node forensics, share its connector and clock).</summary>
+    public StackEngineOptions Options => _options;
+
     /// <summary>Raised for every step that starts, finishes or fails during up and destroy.</summary>
     public event EventHandler<StepEvent>? StepChanged;
 
@@ -327,6 +330,74 @@ public sealed partial class StackEngine
             }
         }
         return results.AsReadOnly();
+    }
+
+    /// <summary>
+    /// Replaces exactly one node: destroys its domain, deletes its volumes and creates it again from the golden image
+    /// with a fresh identity (new host key; the image's first boot makes a new machine-id) but the same name, MAC and
+    /// address. Other nodes are not touched, even where they differ from the definition. The pool, golden image and
+    /// network of the node's host are created first if missing. Running it again after an interruption finishes
+    /// the job (a node that is already gone is simply created).
+    /// </summary>
+    /// <returns>The node as it is after the replacement.</returns>
+    /// <exception cref="KeyNotFoundException">The stack's definition has no such node.</exception>
+    /// <exception cref="PlanRejectedException">The node cannot be placed.</exception>
+    /// <exception cref="StepFailedException">A step failed; the message names it.</exception>
+    public async Task<NodeStatus> ReplaceNodeAsync(StackDefinition stack, string node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
+        var image = await _options.Images.PeekAsync(stack.Image, cancellationToken).ConfigureAwait(false);
+        var (plan, desired, observed) = Plan(stack, hosts, image);
+        if (plan.Unplaced.FirstOrDefault(u => u.Node == node) is { } unplaced)
+        {
+            throw new PlanRejectedException(plan with { Unplaced = [unplaced] });
+        }
+
+        var target = desired.FirstOrDefault(d => d.Name == node)
+            ?? throw new KeyNotFoundException($"stack '{stack.Name}' defines no node '{node}'");
+        var host = hosts.Sessions[target.Host];
+        VirtualizationChoice.Choose(host.Name, host.Capabilities, stack.Virtualization);
+
+        var imageFile = await _options.Images.EnsureAsync(stack.Image, null, cancellationToken).ConfigureAwait(false);
+        if (image.Sha256 is null)
+        {
+            image = imageFile.Reference;
+            (plan, desired, observed) = Plan(stack, hosts, image);
+            target = desired.First(d => d.Name == node);
+        }
+
+        var exists = observed.Values.Any(h => h.Nodes.ContainsKey(node));
+        // Only what this node needs on its host, and the node itself as a replacement (or a creation when an
+        // interrupted replacement already removed it).
+        var scoped = plan with
+        {
+            Resources = [.. plan.Resources
+                .Where(r => r.Host == target.Host && (r.Kind is ResourceKind.Pool or ResourceKind.Image
+                    || (r.Kind == ResourceKind.Network && r.Name == target.Definition.Network && r.Change != ChangeKind.Delete)))
+                .Append(new ResourceChange
+                {
+                    Kind = ResourceKind.Node,
+                    Name = node,
+                    Host = target.Host,
+                    Change = exists ? ChangeKind.Replace : ChangeKind.Create,
+                    Reason = "replace with a fresh identity",
+                })],
+        };
+
+        var keys = await _options.Keys.GetOrCreateAsync(stack.Name, cancellationToken).ConfigureAwait(false);
+        var context = new StackRunContext(stack, keys, image, hosts.Sessions)
+        {
+            Extras = _options.Extras is null ? null : n => _options.Extras(stack, n),
+        };
+
+        await RunAsync(BuildUpGraph(context, scoped, desired, observed, imageFile), cancellationToken).ConfigureAwait(false);
+
+        var after = Plan(stack, hosts, image);
+        await WriteKnownHostsAsync(stack, after.Observed, after.Desired, cancellationToken).ConfigureAwait(false);
+        return Status(after.Observed, after.Desired).FirstOrDefault(n => n.Name == node)
+            ?? throw new InvalidOperationException($"node '{node}' of stack '{stack.Name}' does not exist after its replacement");
     }
 
     /// <summary>Removes everything the stack owns on every host, including leftovers of interrupted runs.</summary>
