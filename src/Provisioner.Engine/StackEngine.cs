@@ -69,6 +69,13 @@ public sealed record UpOptions
     /// Existing nodes keep what their metadata says.
     /// </summary>
     public Func<string, DateTimeOffset?>? ExpiryFor { get; init; }
+
+    /// <summary>
+    /// When set, only these nodes are created, updated or deleted in this run: other nodes of the stack stay as they
+    /// are (existing or not) and leftover volumes are kept. Shared parts (pool, golden image, networks) are still
+    /// brought up as needed. The Pulumi provider uses this, since each node is a resource of its own there.
+    /// </summary>
+    public IReadOnlySet<string>? OnlyNodes { get; init; }
 }
 
 /// <summary>The result of <c>StackEngine.UpAsync</c>.</summary>
@@ -188,6 +195,7 @@ public sealed partial class StackEngine
         using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
         var image = await _options.Images.PeekAsync(stack.Image, cancellationToken).ConfigureAwait(false);
         var (plan, desired, observed) = Plan(stack, hosts, image);
+        plan = Restrict(plan, options.OnlyNodes);
         if (plan.Unplaced.Count > 0)
         {
             throw new PlanRejectedException(plan);
@@ -215,6 +223,7 @@ public sealed partial class StackEngine
                 // The image did not exist at planning time: plan again with its checksum.
                 image = imageFile.Reference;
                 (plan, desired, observed) = Plan(stack, hosts, image);
+                plan = Restrict(plan, options.OnlyNodes);
             }
         }
 
@@ -513,6 +522,18 @@ public sealed partial class StackEngine
         };
         await graph.RunAsync(_options.MaxParallelism, cancellationToken).ConfigureAwait(false);
     }
+
+    private static StackPlan Restrict(StackPlan plan, IReadOnlySet<string>? onlyNodes) => onlyNodes is null ? plan : plan with
+    {
+        Resources = [.. plan.Resources.Where(r => r.Kind switch
+        {
+            ResourceKind.Node => onlyNodes.Contains(r.Name),
+            ResourceKind.Volume => false,
+            ResourceKind.Network => r.Change != ChangeKind.Delete,
+            _ => true,
+        })],
+        Unplaced = [.. plan.Unplaced.Where(u => onlyNodes.Contains(u.Node))],
+    };
 
     private static (StackPlan Plan, IReadOnlyList<DesiredNode> Desired, IReadOnlyDictionary<string, ObservedHost> Observed) Plan(
         StackDefinition stack, HostSet hosts, ImageReference image)
