@@ -268,8 +268,10 @@ public sealed class ResourceProviderConformanceTests
         var bad = await plugin.Client.CheckAsync(new CheckRequest { Urn = urn, Type = SandboxToken, News = PulumiLab.Props(("name", Value.ForString("demo")), ("ttlMinutes", Value.ForNumber(1))) }, cancellationToken: Ct);
         Assert.Contains(bad.Failures, f => f.Property == "ttlMinutes");
 
-        var news = PulumiLab.Props(("name", Value.ForString("demo")), ("ttlMinutes", Value.ForNumber(60)), ("uri", Value.ForString(uri)), ("memoryMiB", Value.ForNumber(512)), ("diskGiB", Value.ForNumber(2)), ("emulation", Value.ForString("force")));
-        var inputs = (await plugin.Client.CheckAsync(new CheckRequest { Urn = urn, Type = SandboxToken, News = news }, cancellationToken: Ct)).Inputs;
+        var news = PulumiLab.Props(("name", Value.ForString("demo")), ("ttlMinutes", Value.ForNumber(60)), ("uri", Value.ForString(uri)), ("memoryMiB", Value.ForNumber(512)), ("diskGiB", Value.ForNumber(4)), ("emulation", Value.ForString("force")));
+        var check = await plugin.Client.CheckAsync(new CheckRequest { Urn = urn, Type = SandboxToken, News = news }, cancellationToken: Ct);
+        Assert.Empty(check.Failures);
+        var inputs = check.Inputs;
         Assert.Equal(2, inputs.Fields["cpus"].NumberValue);
 
         var created = await plugin.Client.CreateAsync(new CreateRequest { Urn = urn, Type = SandboxToken, Properties = inputs }, cancellationToken: Ct);
