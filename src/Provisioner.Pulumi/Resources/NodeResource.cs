@@ -100,7 +100,22 @@ internal sealed class NodeResource(ProviderSession session)
         return response;
     }
 
-    public static DiffResponse Diff(DiffRequest request) => ResourceSupport.Diff(request.Olds, request.News, Rules, request.IgnoreChanges);
+    public static DiffResponse Diff(DiffRequest request)
+    {
+        var response = ResourceSupport.Diff(request.Olds, request.News, Rules, request.IgnoreChanges);
+
+        // A node found stopped (or its first boot unfinished) by a refresh is repaired in place by the next up,
+        // as the engine plans it ("domain is Shutoff: start it").
+        if (PropertyValues.Text(request.Olds, "state") is { } state && (state != "Running" || request.Olds.Fields.GetValueOrDefault("ready")?.BoolValue == false)
+            && !request.IgnoreChanges.Contains("state"))
+        {
+            response.Diffs.Add("state");
+            response.DetailedDiff["state"] = new PropertyDiff { Kind = PropertyDiff.Types.Kind.Update };
+            response.Changes = DiffResponse.Types.DiffChanges.DiffSome;
+        }
+
+        return response;
+    }
 
     public Task<CreateResponse> CreateAsync(CreateRequest request, CancellationToken cancellationToken)
     {
