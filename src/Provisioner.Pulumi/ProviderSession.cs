@@ -127,6 +127,12 @@ public sealed partial class ProviderSession : IDisposable
     [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "{Operation} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string operation, string reason);
 
+    /// <summary>Logs that a node's first boot is waited for again.</summary>
+    public void LogRetry(string node, string reason) => LogWaitAgain(_logger, node, reason);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Node {Node} not ready yet ({Reason}); waiting again within the operation's timeout")]
+    private static partial void LogWaitAgain(ILogger logger, string node, string reason);
+
     [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Cancel requested: stopping running operations")]
     private static partial void LogCancel(ILogger logger);
 }

@@ -2,6 +2,8 @@ using Google.Protobuf.WellKnownTypes;
 using Pulumirpc;
 using Provisioner.Core.Stacks;
 using Provisioner.Engine;
+using Provisioner.Engine.Graph;
+using Provisioner.Engine.Readiness;
 using Provisioner.Engine.Planning;
 using Provisioner.Pulumi.Protocol;
 
@@ -142,7 +144,7 @@ internal sealed class NodeResource(ProviderSession session)
 
         return session.RunAsync($"create node {name} of stack {stack.Name}", async ct =>
         {
-            var result = await session.Engine.Engine.UpAsync(stack, new UpOptions { OnlyNodes = new HashSet<string>([name], StringComparer.Ordinal) }, ct).ConfigureAwait(false);
+            var result = await UpAsync(stack, name, request.Timeout, ct).ConfigureAwait(false);
             var outputs = await OutputsAsync(stack, name, request.Properties, Audit(result), ct).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"node {name} is missing after up");
             return new CreateResponse { Id = Id(stack, name), Properties = outputs };
@@ -195,7 +197,7 @@ internal sealed class NodeResource(ProviderSession session)
 
         return session.RunAsync($"update node {name} of stack {stack.Name}", async ct =>
         {
-            var result = await session.Engine.Engine.UpAsync(stack, new UpOptions { OnlyNodes = new HashSet<string>([name], StringComparer.Ordinal) }, ct).ConfigureAwait(false);
+            var result = await UpAsync(stack, name, request.Timeout, ct).ConfigureAwait(false);
             var outputs = await OutputsAsync(stack, name, request.News, Audit(result), ct).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"node {name} is missing after up");
             return new UpdateResponse { Properties = outputs };
@@ -224,6 +226,29 @@ internal sealed class NodeResource(ProviderSession session)
 
             return new Empty();
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Up for this node only. A first boot slower than the engine's readiness budget (software emulation on a busy
+    /// host) is waited for again, as a second <c>up</c> would ("first boot did not finish: wait for it and finish"),
+    /// for as long as the caller's timeout (Pulumi's customTimeouts) allows; without one, the engine's budget stands.
+    /// </summary>
+    private async Task<UpResult> UpAsync(StackDefinition stack, string name, double timeoutSeconds, CancellationToken ct)
+    {
+        var engine = session.Engine;
+        var deadline = timeoutSeconds > 0 ? engine.Time.GetUtcNow() + TimeSpan.FromSeconds(timeoutSeconds) : (DateTimeOffset?)null;
+        var options = new UpOptions { OnlyNodes = new HashSet<string>([name], StringComparer.Ordinal) };
+        while (true)
+        {
+            try
+            {
+                return await engine.Engine.UpAsync(stack, options, ct).ConfigureAwait(false);
+            }
+            catch (StepFailedException e) when (e.InnerException is NodeNotReadyException && deadline is { } d && engine.Time.GetUtcNow() < d)
+            {
+                session.LogRetry(name, e.InnerException.Message);
+            }
+        }
     }
 
     /// <summary>The node as it is now, read back from libvirt; null when it does not exist.</summary>
