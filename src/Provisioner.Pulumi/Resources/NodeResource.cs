@@ -106,6 +106,10 @@ internal sealed class NodeResource(ProviderSession session)
     {
         var response = ResourceSupport.Diff(request.Olds, request.News, Rules, request.IgnoreChanges);
 
+        // The node's name is its libvirt domain: a replacement can only be created once the old one is gone
+        // (create-before-delete would find the old node, keep it, then delete it).
+        response.DeleteBeforeReplace = true;
+
         // A node found stopped (or its first boot unfinished) by a refresh is repaired in place by the next up,
         // as the engine plans it ("domain is Shutoff: start it").
         if (PropertyValues.Text(request.Olds, "state") is { } state && (state != "Running" || request.Olds.Fields.GetValueOrDefault("ready")?.BoolValue == false)

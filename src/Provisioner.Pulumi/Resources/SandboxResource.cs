@@ -104,7 +104,14 @@ internal sealed class SandboxResource(ProviderSession session)
         return response;
     }
 
-    public static DiffResponse Diff(DiffRequest request) => ResourceSupport.Diff(request.Olds, request.News, Rules, request.IgnoreChanges);
+    public static DiffResponse Diff(DiffRequest request)
+    {
+        var response = ResourceSupport.Diff(request.Olds, request.News, Rules, request.IgnoreChanges);
+
+        // The name is the sandbox's identity on the host: the old one must go before its replacement comes.
+        response.DeleteBeforeReplace = true;
+        return response;
+    }
 
     public Task<CreateResponse> CreateAsync(CreateRequest request, CancellationToken cancellationToken)
     {
