@@ -1,7 +1,14 @@
 using System.Globalization;
 using Provisioner.Bench;
 
-// Usage: dotnet run -c Release --project bench/Provisioner.Bench -- <up500|preview500|clone|sandbox-split|all> [--reps N] [--warmup N] [--results DIR]
+// Usage: dotnet run -c Release --project bench/Provisioner.Bench -- <up500|preview500|clone|pluginstart|sandbox-split|all> [--reps N] [--warmup N] [--results DIR]
+if (args is [PluginStartupBenchmark.HelloArgument])
+{
+    // The baseline process of pluginstart: a .NET program that prints one line.
+    Console.WriteLine("hello");
+    return 0;
+}
+
 var which = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var reps = IntOption(args, "--reps", 5);
 var warmup = IntOption(args, "--warmup", 1);
@@ -13,6 +20,7 @@ var all = new Dictionary<string, Func<BenchOptions, CancellationToken, Task<Benc
     ["up500"] = Up500Benchmark.RunAsync,
     ["preview500"] = Preview500Benchmark.RunAsync,
     ["clone"] = CloneBenchmark.RunAsync,
+    ["pluginstart"] = PluginStartupBenchmark.RunAsync,
     // Boots a real TCG guest (minutes): only when asked for by name, never as part of "all".
     ["sandbox-split"] = SandboxSplitBenchmark.RunAsync,
 };

@@ -74,6 +74,13 @@ public sealed record UpOptions
     /// The nodes the phases after up look at (a new sandbox audits itself, not its neighbours); null for all.
     /// </summary>
     public IReadOnlyCollection<string>? PhaseNodes { get; init; }
+
+    /// <summary>
+    /// When set, only these nodes are created, updated or deleted in this run: other nodes of the stack stay as they
+    /// are (existing or not) and leftover volumes are kept. Shared parts (pool, golden image, networks) are still
+    /// brought up as needed. The Pulumi provider uses this, since each node is a resource of its own there.
+    /// </summary>
+    public IReadOnlySet<string>? OnlyNodes { get; init; }
 }
 
 /// <summary>The result of <c>StackEngine.UpAsync</c>.</summary>
@@ -223,6 +230,7 @@ public sealed partial class StackEngine
         using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
         var image = await _options.Images.PeekAsync(stack.Image, cancellationToken).ConfigureAwait(false);
         var (plan, desired, observed) = Plan(stack, hosts, image);
+        plan = Restrict(plan, options.OnlyNodes);
         if (plan.Unplaced.Count > 0)
         {
             throw new PlanRejectedException(plan);
@@ -251,6 +259,7 @@ public sealed partial class StackEngine
                 // The image did not exist at planning time: plan again with its checksum.
                 image = imageFile.Reference;
                 (plan, desired, observed) = Plan(stack, hosts, image);
+                plan = Restrict(plan, options.OnlyNodes);
             }
         }
 
@@ -621,6 +630,18 @@ public sealed partial class StackEngine
         };
         await graph.RunAsync(_options.MaxParallelism, cancellationToken).ConfigureAwait(false);
     }
+
+    private static StackPlan Restrict(StackPlan plan, IReadOnlySet<string>? onlyNodes) => onlyNodes is null ? plan : plan with
+    {
+        Resources = [.. plan.Resources.Where(r => r.Kind switch
+        {
+            ResourceKind.Node => onlyNodes.Contains(r.Name),
+            ResourceKind.Volume => false,
+            ResourceKind.Network => r.Change != ChangeKind.Delete,
+            _ => true,
+        })],
+        Unplaced = [.. plan.Unplaced.Where(u => onlyNodes.Contains(u.Node))],
+    };
 
     private static (StackPlan Plan, IReadOnlyList<DesiredNode> Desired, IReadOnlyDictionary<string, ObservedHost> Observed) Plan(
         StackDefinition stack, HostSet hosts, ImageReference image)
