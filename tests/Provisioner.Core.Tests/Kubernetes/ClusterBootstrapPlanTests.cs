@@ -85,7 +85,7 @@ public sealed class ClusterBootstrapPlanTests
     public void For_AddedWorker_PlansOnlyThatWorkerAndItsJoin()
     {
         var before = Spec();
-        var after = KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("count: 2", "count: 3", StringComparison.Ordinal), "lab", "test"), Options);
+        var after = KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("count: 2", "count: 3", StringComparison.Ordinal), "lab", "test"));
         var observed = Converged(after, before.Nodes.Select(n => n.Name));
         observed = observed with
         {
@@ -161,7 +161,7 @@ public sealed class ClusterBootstrapPlanTests
     [Fact]
     public void For_NoCniChecksum_BlockedAndNoNetworkStep()
     {
-        var spec = KubernetesClusterSpec.From(Stack(), KubernetesOptions.Default);
+        var spec = KubernetesClusterSpec.From(Stack()) with { Cni = CniPlugin.Calico() };
 
         var plan = ClusterBootstrapPlan.For(spec, Inspected(spec), KubeTemplates, NewKey);
 
