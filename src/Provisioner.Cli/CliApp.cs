@@ -49,6 +49,7 @@ public static class CliApp
         root.Options.Add(GlobalOptions.Verbose);
         StackCommands.AddTo(root, environment);
         SandboxCommands.AddTo(root, environment);
+        KubernetesCommands.AddTo(root, environment);
         return root;
     }
 
