@@ -256,7 +256,7 @@ public sealed record ClusterBootstrapPlan
         var missingHost = hostPackages.Where(p => !found.Packages.ContainsKey(p)).ToList();
         if (missingHost.Count > 0)
         {
-            Add(new RunCommand(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", .. missingHost]),
+            Add(new RunScript("install-host-packages", NodeScripts.InstallHostPackages, missingHost),
                 $"install {string.Join(", ", missingHost)} from the Debian mirror");
         }
 
