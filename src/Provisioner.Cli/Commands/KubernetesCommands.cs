@@ -25,6 +25,11 @@ internal static class KubernetesCommands
         Description = "Check against the rules of this stack's cluster (its version and exemptions); default: the project's defaults at the newest modelled release",
     };
 
+    private static readonly Option<string?> KubernetesVersionOption = new("--kubernetes-version")
+    {
+        Description = "Without --stack: check against a cluster at this release (e.g. 1.34.2); default: the newest release modelled",
+    };
+
     private static readonly Option<string> StackOption = new("--stack", "-s")
     {
         Description = "Stack name: stacks/Pulumi.<NAME>.yaml, found from the current directory upward",
@@ -50,7 +55,7 @@ internal static class KubernetesCommands
 
         var check = new Command("check", "Check workload manifests offline against exactly what the cluster enforces (Pod Security restricted and the project's admission policies); exit 0 clean, 1 violations, 2 unreadable input")
         {
-            FilesArgument, CheckStackOption, StacksDirOption,
+            FilesArgument, CheckStackOption, KubernetesVersionOption, StacksDirOption,
         };
         check.SetAction((parse, ct) => CliApp.ExecuteAsync(environment, parse, (output, _, token) => CheckAsync(environment, parse, output, token), ct));
         k8s.Subcommands.Add(check);
@@ -68,8 +73,14 @@ internal static class KubernetesCommands
     private static async Task<int> CheckAsync(CliEnvironment environment, ParseResult parse, CliOutput output, CancellationToken ct)
     {
         PodSecurityRuleSet rules;
+        var versionText = parse.GetValue(KubernetesVersionOption);
         if (parse.GetValue(CheckStackOption) is { } stackName)
         {
+            if (versionText is not null)
+            {
+                throw new CliException("--kubernetes-version: not with --stack (the stack pins the version)");
+            }
+
             var stack = await StackLoader.LoadFileAsync(StackLocator.Find(stackName, parse.GetValue(StacksDirOption), environment.WorkingDirectory), ct).ConfigureAwait(false);
             if (stack.Kubernetes is null)
             {
@@ -83,7 +94,18 @@ internal static class KubernetesCommands
         }
         else
         {
-            rules = PodSecurityRuleSet.ForProjectDefaults(KubernetesVersion.NewestModelled, requireUserNamespaces: false);
+            var version = KubernetesVersion.NewestModelled;
+            if (versionText is not null && !KubernetesVersion.TryParse(versionText, out version, out var error))
+            {
+                throw new CliException($"--kubernetes-version: '{versionText}' {error}");
+            }
+
+            if (version < KubernetesVersion.MinimumSupported)
+            {
+                throw new CliException($"--kubernetes-version: '{versionText}' is older than 1.32, which this project does not bootstrap");
+            }
+
+            rules = PodSecurityRuleSet.ForProjectDefaults(version, requireUserNamespaces: false);
         }
 
         var checker = new ManifestChecker(rules);
