@@ -187,7 +187,7 @@ public sealed class KubernetesLiveTests : IAsyncLifetime
         {
             Templates = templates,
             Images = RecipeImageSource.FromEnvironment(TimeProvider.System),
-            Readiness = new SshNodeReadiness(ssh, TimeProvider.System, TimeSpan.FromMinutes(25), NullLogger.Instance),
+            Readiness = new SshNodeReadiness(ssh, TimeProvider.System, TimeSpan.FromMinutes(50), NullLogger.Instance),
             Keys = keys,
             Extras = (stack, node) => hardening.FirstBoot(stack, node).Then(clusterNodes.FirstBoot(stack, node)),
             Phases = [phase, new AuditPhase(hardening, new AuditRunner())],
