@@ -237,6 +237,23 @@ public sealed class ClusterBootstrapPlanTests
     }
 
     [Fact]
+    public void For_FreshGoldenImage_HostPackagesFromDebianBeforeAnyKubernetesFile()
+    {
+        // Regression: golden images ship without package lists, so a bare 'apt-get install curl' found nothing.
+        var spec = Spec();
+
+        var plan = ClusterBootstrapPlan.For(spec, Inspected(spec), KubeTemplates, NewKey);
+        var worker = plan.Steps.Where(s => s.Node == "worker-1").ToList();
+
+        var install = Assert.Single(worker, s => s.Action is RunScript { Name: "install-host-packages" });
+        Assert.Equal(["curl"], ((RunScript)install.Action).Arguments);
+        Assert.Same(NodeScripts.InstallHostPackages, ((RunScript)install.Action).Script);
+        Assert.False(install.RequiresKubernetesPackages);
+        Assert.True(worker.IndexOf(install) < worker.FindIndex(s => s.Action is WriteFile { File.Path: KubernetesPaths.AptSource }));
+        Assert.Equal(["keepalived", "curl"], ((RunScript)plan.Steps.Single(s => s.Node == "cp-1" && s.Action is RunScript { Name: "install-host-packages" }).Action).Arguments);
+    }
+
+    [Fact]
     public void Steps_DescriptionsAndActions_HoldNoSecret()
     {
         var spec = Spec();
