@@ -262,7 +262,14 @@ public sealed record ClusterBootstrapPlan
 
         var files = KubernetesNodeFiles.For(spec, node, found.Facts, rules, encryption, templates);
         var changed = files.Where(f => !Matches(found, f)).ToList();
-        foreach (var directory in changed.Select(f => Path.GetDirectoryName(f.Path)!).Distinct(StringComparer.Ordinal))
+        var directories = changed.Select(f => Path.GetDirectoryName(f.Path)!).ToList();
+        if (directories.Any(d => d.StartsWith(KubernetesPaths.ConfigDirectory + "/", StringComparison.Ordinal)))
+        {
+            // install -d makes missing parents 0755; found live: the project's directory must be 0700 itself.
+            directories.Insert(0, KubernetesPaths.ConfigDirectory);
+        }
+
+        foreach (var directory in directories.Distinct(StringComparer.Ordinal))
         {
             var mode = directory.StartsWith(KubernetesPaths.ConfigDirectory, StringComparison.Ordinal) ? "0700" : "0755";
             Add(new RunCommand(["install", "-d", "-m", mode, "-o", "root", "-g", "root", directory]), $"directory {directory}");
