@@ -205,7 +205,7 @@ public sealed class ClusterBootstrapPlanTests
         var plan = ClusterBootstrapPlan.For(spec, observed, KubeTemplates, NewKey);
 
         Assert.Equal(
-            [$"install -d -m 0700 -o root -g root {KubernetesPaths.ApiServerConfigDirectory}", $"write {KubernetesPaths.AdmissionConfiguration} (600)", $"restart-apiserver {KubernetesPaths.CriSocket}"],
+            [$"install -d -m 0700 -o root -g root {KubernetesPaths.ConfigDirectory}", $"install -d -m 0700 -o root -g root {KubernetesPaths.ApiServerConfigDirectory}", $"write {KubernetesPaths.AdmissionConfiguration} (600)", $"restart-apiserver {KubernetesPaths.CriSocket}"],
             plan.Steps.Select(s => s.Action.ToString()));
     }
 
