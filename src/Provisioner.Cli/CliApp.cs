@@ -51,6 +51,7 @@ public static class CliApp
         SandboxCommands.AddTo(root, environment);
         AuditCommands.AddTo(root, environment);
         NodeCommands.AddTo(root, environment);
+        KubernetesCommands.AddTo(root, environment);
         return root;
     }
 

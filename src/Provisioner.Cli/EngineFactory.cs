@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
+using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Templates;
 using Provisioner.Engine;
 using Provisioner.Engine.Access;
 using Provisioner.Engine.Audit;
 using Provisioner.Engine.Hardening;
 using Provisioner.Engine.Images;
+using Provisioner.Engine.Kubernetes;
 using Provisioner.Engine.Keys;
 using Provisioner.Engine.Readiness;
 using Provisioner.Remote.Sessions;
@@ -70,7 +72,10 @@ public static class EngineFactory
         var ssh = new SshConnector(null, loggerFactory, time);
         var templates = TemplateRenderer.CreateDefault();
         var access = new SshNodeAccess(ssh, keys);
-        var hardening = new NodeHardening(templates);
+        var hardening = new NodeHardening(templates) { AdditionalChecks = KubernetesNodeAudit.ChecksFor };
+        var kubernetesTemplates = KubernetesTemplates.CreateDefault();
+        var kubernetes = new KubernetesPhase(kubernetesTemplates, loggerFactory);
+        var clusterNodes = new KubernetesNodePreparation(kubernetesTemplates);
         var audit = new AuditPhase(hardening, new AuditRunner(loggerFactory.CreateLogger<AuditRunner>()));
         var repair = new HardeningRepairPhase(hardening, new HardeningApplier(loggerFactory.CreateLogger<HardeningApplier>()));
         var engine = new StackEngine(new StackEngineOptions
@@ -81,9 +86,11 @@ public static class EngineFactory
             Keys = keys,
             Time = time,
             LoggerFactory = loggerFactory,
-            // Every node comes up with the hardened runtime and firewall from its first boot.
-            Extras = hardening.FirstBoot,
-            Phases = [audit],
+            // Every node comes up with the hardened runtime and firewall from its first boot; cluster nodes
+            // also with containerd, modules, sysctls and swap off for Kubernetes.
+            Extras = (stack, node) => hardening.FirstBoot(stack, node).Then(clusterNodes.FirstBoot(stack, node)),
+            // The bootstrap before the audit, so the audit sees the cluster.
+            Phases = [kubernetes, audit],
             Access = access,
         });
         return new EngineContext { Engine = engine, Keys = keys, Ssh = ssh, Time = time, Access = access, Hardening = hardening, Audit = audit, Repair = repair };

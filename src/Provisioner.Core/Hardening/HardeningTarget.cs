@@ -31,10 +31,9 @@ public sealed record HardeningTarget
     /// <summary>The target for node <paramref name="nodeName"/> of <paramref name="stack"/>.</summary>
     /// <param name="stack">The validated stack.</param>
     /// <param name="nodeName">A node of the stack.</param>
-    /// <param name="kubernetes">Kubernetes settings the stack model does not carry yet, as the bootstrap uses them.</param>
     /// <exception cref="ArgumentException">The node is not in the stack.</exception>
     /// <exception cref="RenderModelException">The cluster's settings cannot be turned into firewall rules; the message names the field.</exception>
-    public static HardeningTarget For(StackDefinition stack, string nodeName, KubernetesOptions? kubernetes = null)
+    public static HardeningTarget For(StackDefinition stack, string nodeName)
     {
         ArgumentNullException.ThrowIfNull(stack);
         var node = stack.FindNode(nodeName) ?? throw new ArgumentException($"node '{nodeName}' is not in stack '{stack.Name}'", nameof(nodeName));
@@ -45,7 +44,7 @@ public sealed record HardeningTarget
         }
         try
         {
-            return target with { Cluster = KubernetesFirewallPorts.For(stack, kubernetes) };
+            return target with { Cluster = KubernetesFirewallPorts.For(stack) };
         }
         catch (KubernetesConfigurationException e)
         {

@@ -7,31 +7,6 @@ using Provisioner.Core.Stacks;
 
 namespace Provisioner.Core.Kubernetes;
 
-/// <summary>
-/// Kubernetes settings the stack model does not carry yet. They belong in <c>provisioner:kubernetes</c>
-/// (the coordinator wires them into <see cref="KubernetesSettings"/>); until then callers pass them here.
-/// </summary>
-public sealed record KubernetesOptions
-{
-    /// <summary>Defaults: Calico from its default URL, no pinned checksums, pod PID limit 4096.</summary>
-    public static readonly KubernetesOptions Default = new();
-
-    /// <summary>CNI manifest URL (default <see cref="CniPlugin.DefaultCalicoManifest"/>).</summary>
-    public Uri? CniManifestUrl { get; init; }
-
-    /// <summary>SHA-256 (hex) the CNI manifest must have. No default: a checksum cannot be trusted unless someone pinned it.</summary>
-    public string? CniManifestSha256 { get; init; }
-
-    /// <summary>SHA-256 (hex) of the package repository's signing key (<c>Release.key</c>), or null to trust it over HTTPS.</summary>
-    public string? PackageKeySha256 { get; init; }
-
-    /// <summary>Most processes one pod may run (kubelet <c>podPidsLimit</c>, CIS 4.2.13).</summary>
-    public int PodPidsLimit { get; init; } = 4096;
-
-    /// <summary>Registry for the control-plane images (kubeadm <c>imageRepository</c>), e.g. an air-gapped mirror; null for upstream.</summary>
-    public string? ImageRepository { get; init; }
-}
-
 /// <summary>A cluster node with its role and address.</summary>
 /// <param name="Name">Node (and host) name.</param>
 /// <param name="Role">Control plane or worker.</param>
@@ -47,8 +22,8 @@ public sealed class KubernetesConfigurationException(string field, string messag
 }
 
 /// <summary>
-/// Everything the rendering and the bootstrap plan need about one cluster, derived from a validated stack
-/// (and <see cref="KubernetesOptions"/>), with the computed parts made explicit: node addresses, the API endpoint,
+/// Everything the rendering and the bootstrap plan need about one cluster, derived from a validated stack's
+/// <c>provisioner:kubernetes</c> section (<see cref="KubernetesSettings"/>), with the computed parts made explicit: node addresses, the API endpoint,
 /// the package channel, the installed components and the Pod Security exemptions that follow from them.
 /// </summary>
 public sealed partial record KubernetesClusterSpec
@@ -129,40 +104,38 @@ public sealed partial record KubernetesClusterSpec
     public ClusterNode? FindNode(string name) => Nodes.FirstOrDefault(n => n.Name == name);
 
     /// <summary>Derives the spec from <paramref name="stack"/>.</summary>
-    /// <exception cref="KubernetesConfigurationException">The stack declares no cluster, or a setting cannot be bootstrapped.</exception>
-    public static KubernetesClusterSpec From(StackDefinition stack, KubernetesOptions? options = null)
+    /// <exception cref="KubernetesConfigurationException">
+    /// The stack declares no cluster, or a setting cannot be bootstrapped (settings built in code rather than
+    /// loaded, which the loader would have refused with the same field path).
+    /// </exception>
+    public static KubernetesClusterSpec From(StackDefinition stack)
     {
         ArgumentNullException.ThrowIfNull(stack);
-        options ??= KubernetesOptions.Default;
         const string section = "provisioner:kubernetes";
         var settings = stack.Kubernetes ?? throw new KubernetesConfigurationException(section, "the stack declares no Kubernetes cluster");
-        if (!KubernetesVersion.TryParse(settings.Version, out var version, out var error))
-        {
-            throw new KubernetesConfigurationException($"{section}.version", $"'{settings.Version}' {error}");
-        }
-
+        var version = settings.Version;
         if (version < KubernetesVersion.MinimumSupported)
         {
             throw new KubernetesConfigurationException($"{section}.version",
                 $"'{version}' is older than {KubernetesVersion.MinimumSupported.Major}.{KubernetesVersion.MinimumSupported.Minor}: anonymous access cannot be limited to the health endpoints there, so CIS 1.2.1 would break kubeadm's API server probes");
         }
 
-        if (options.CniManifestSha256 is { } sha && !Sha256Pattern().IsMatch(sha))
+        if (settings.CniManifestSha256 is { } sha && !Sha256Pattern().IsMatch(sha))
         {
             throw new KubernetesConfigurationException($"{section}.cni.sha256", $"'{sha}' is not a SHA-256 in hex (64 characters)");
         }
 
-        if (options.PackageKeySha256 is { } keySha && !Sha256Pattern().IsMatch(keySha))
+        if (settings.PackageKeySha256 is { } keySha && !Sha256Pattern().IsMatch(keySha))
         {
             throw new KubernetesConfigurationException($"{section}.packageKeySha256", $"'{keySha}' is not a SHA-256 in hex (64 characters)");
         }
 
-        if (options.PodPidsLimit is < 64 or > 1_000_000)
+        if (settings.PodPidsLimit is < 64 or > 1_000_000)
         {
-            throw new KubernetesConfigurationException($"{section}.podPidsLimit", $"{options.PodPidsLimit} is not between 64 and 1000000");
+            throw new KubernetesConfigurationException($"{section}.podPidsLimit", $"{settings.PodPidsLimit} is not between 64 and 1000000");
         }
 
-        if (options.ImageRepository is { } registry && !ImageRepositoryPattern().IsMatch(registry))
+        if (settings.ImageRepository is { } registry && !ImageRepositoryPattern().IsMatch(registry))
         {
             throw new KubernetesConfigurationException($"{section}.imageRepository", $"'{registry}' is not a registry path (host[:port][/path])");
         }
@@ -180,7 +153,7 @@ public sealed partial record KubernetesClusterSpec
         }
 
         var cpNetwork = stack.FindNetwork(stack.FindNode(controlPlanes[0].Name)!.Network)!;
-        var cni = CniPlugin.Calico(options.CniManifestUrl, options.CniManifestSha256);
+        var cni = CniPlugin.Calico(settings.CniManifestUrl, settings.CniManifestSha256);
         var components = ClusterComponents.For(cni);
         var configured = settings.PackageSource is not null;
         return new KubernetesClusterSpec
@@ -198,10 +171,10 @@ public sealed partial record KubernetesClusterSpec
                 ? (source.AbsoluteUri.EndsWith('/') ? source : new Uri(source.AbsoluteUri + "/"))
                 : new Uri($"https://pkgs.k8s.io/core:/stable:/{version.MinorTag}/deb/"),
             PackageRepositoryConfigured = configured,
-            PackageKeySha256 = options.PackageKeySha256?.ToLowerInvariant(),
+            PackageKeySha256 = settings.PackageKeySha256?.ToLowerInvariant(),
             Cni = cni,
-            PodPidsLimit = options.PodPidsLimit,
-            ImageRepository = options.ImageRepository,
+            PodPidsLimit = settings.PodPidsLimit,
+            ImageRepository = settings.ImageRepository,
             Components = components,
             Exemptions = ClusterComponents.Exemptions(components),
         };

@@ -65,7 +65,7 @@ public sealed record KubernetesFirewallNeeds(IReadOnlyList<KubernetesFirewallRul
 public static class KubernetesFirewallPorts
 {
     /// <summary>The needs of <paramref name="stack"/>'s cluster; empty when it declares none.</summary>
-    public static KubernetesFirewallNeeds For(StackDefinition stack, KubernetesOptions? options = null)
+    public static KubernetesFirewallNeeds For(StackDefinition stack)
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (stack.Kubernetes is null)
@@ -73,7 +73,7 @@ public static class KubernetesFirewallPorts
             return new KubernetesFirewallNeeds([], []);
         }
 
-        var spec = KubernetesClusterSpec.From(stack, options);
+        var spec = KubernetesClusterSpec.From(stack);
         return For(spec, stack.Access.AdminCidrs);
     }
 

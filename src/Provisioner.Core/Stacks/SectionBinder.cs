@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Naming;
 
 namespace Provisioner.Core.Stacks;
@@ -623,32 +624,32 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         stack.KubernetesDeclared = new Declared<bool>(true, path, node.Location);
-        var r = binder.Object(node, path, ["version", "packageSource", "podCidr", "serviceCidr", "controlPlaneEndpoint"]);
+        var r = binder.Object(node, path,
+            ["version", "packageSource", "packageKeySha256", "cni", "podPidsLimit", "imageRepository", "podCidr", "serviceCidr", "controlPlaneEndpoint"]);
         if (r is null)
         {
             return;
         }
 
-        var version = r.String("version", required: true);
-        if (version is not null && !KubernetesVersion().IsMatch(version))
+        var version = Version(r);
+        var (source, sourceOk) = Url(r, "packageSource", ["http", "https", "file"]);
+        var keySha = Sha256(r, "packageKeySha256");
+        var keyOk = !r.Has("packageKeySha256") || keySha is not null;
+        if (source is { Scheme: "http" } && keySha is null && keyOk)
         {
-            binder.Error(r.PathOf("version"), r.Node("version")!.Location, $"{Binder.Q(version)} is not a Kubernetes version (major.minor or major.minor.patch, e.g. 1.31)");
-            version = null;
+            binder.Error(r.PathOf("packageSource"), r.Node("packageSource")!.Location,
+                $"{Binder.Q(source.OriginalString)} is plain http: pin the signing key with packageKeySha256, or the key would be trusted from an unauthenticated download");
+            sourceOk = false;
         }
 
-        Uri? source = null;
-        var sourceText = r.String("packageSource");
-        var sourceOk = !r.Has("packageSource") || sourceText is not null;
-        if (sourceText is not null)
+        var (cniUrl, cniSha, cniOk) = Cni(r);
+        var pids = r.Has("podPidsLimit") ? r.Integer("podPidsLimit", 64, 1_000_000) : KubernetesSettings.DefaultPodPidsLimit;
+        var registry = r.String("imageRepository");
+        var registryOk = !r.Has("imageRepository") || registry is not null;
+        if (registry is not null && !ImageRepository().IsMatch(registry))
         {
-            if (!Uri.TryCreate(sourceText, UriKind.Absolute, out source)
-                || source.Scheme is not ("http" or "https" or "file")
-                || source.UserInfo.Length > 0
-                || sourceText.Any(c => c is <= ' ' or > '~'))
-            {
-                binder.Error(r.PathOf("packageSource"), r.Node("packageSource")!.Location, $"{Binder.Q(sourceText)} is not an http, https or file URL without credentials");
-                sourceOk = false;
-            }
+            binder.Error(r.PathOf("imageRepository"), r.Node("imageRepository")!.Location, $"{Binder.Q(registry)} is not a registry path (host[:port][/path], lower case)");
+            registryOk = false;
         }
 
         var pod = r.Has("podCidr") ? r.Cidr("podCidr") : KubernetesSettings.DefaultPodCidr;
@@ -673,19 +674,105 @@ internal sealed partial class SectionBinder(Binder binder)
 
         var endpoint = r.Has("controlPlaneEndpoint") ? r.Address("controlPlaneEndpoint") : null;
         stack.KubernetesParts = (pod, service, endpoint);
-        if (version is null || !sourceOk || pod is null || service is null || (r.Has("controlPlaneEndpoint") && endpoint is null))
+        if (version is null || !sourceOk || !keyOk || !cniOk || pids is null || !registryOk || pod is null || service is null
+            || (r.Has("controlPlaneEndpoint") && endpoint is null))
         {
             return;
         }
 
         stack.Kubernetes = new KubernetesSettings
         {
-            Version = version,
+            Version = version.Value,
             PackageSource = source,
+            PackageKeySha256 = keySha,
+            CniManifestUrl = cniUrl,
+            CniManifestSha256 = cniSha,
+            PodPidsLimit = (int)pids.Value,
+            ImageRepository = registry,
             PodCidr = pod.Value,
             ServiceCidr = service.Value,
             ControlPlaneEndpoint = endpoint,
         };
+    }
+
+    private KubernetesVersion? Version(ObjectReader r)
+    {
+        var text = r.String("version", required: true);
+        if (text is null)
+        {
+            return null;
+        }
+
+        var location = r.Node("version")!.Location;
+        if (!KubernetesVersion.TryParse(text, out var version, out var error))
+        {
+            binder.Error(r.PathOf("version"), location, $"{Binder.Q(text)} {error}");
+            return null;
+        }
+
+        if (version < KubernetesVersion.MinimumSupported)
+        {
+            binder.Error(r.PathOf("version"), location,
+                $"{Binder.Q(text)} is older than 1.32: anonymous access cannot be limited to the health endpoints before 1.32, so CIS 1.2.1 would break kubeadm's own API server probes");
+            return null;
+        }
+
+        return version;
+    }
+
+    private (Uri? Url, bool Ok) Url(ObjectReader r, string key, IReadOnlyList<string> schemes)
+    {
+        var text = r.String(key);
+        if (text is null)
+        {
+            return (null, !r.Has(key));
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url)
+            || !schemes.Contains(url.Scheme, StringComparer.Ordinal)
+            || url.UserInfo.Length > 0
+            || text.Any(c => c is <= ' ' or > '~'))
+        {
+            binder.Error(r.PathOf(key), r.Node(key)!.Location, $"{Binder.Q(text)} is not an {string.Join(", ", schemes.SkipLast(1))} or {schemes[^1]} URL without credentials");
+            return (null, false);
+        }
+
+        return (url, true);
+    }
+
+    private string? Sha256(ObjectReader r, string key)
+    {
+        var text = r.String(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Sha256Hex().IsMatch(text))
+        {
+            binder.Error(r.PathOf(key), r.Node(key)!.Location, $"{Binder.Q(text)} is not a SHA-256 in hex (64 characters 0-9 a-f)");
+            return null;
+        }
+
+        return text.ToLowerInvariant();
+    }
+
+    private (Uri? Url, string? Sha256, bool Ok) Cni(ObjectReader kubernetes)
+    {
+        if (!kubernetes.Has("cni"))
+        {
+            return (null, null, true);
+        }
+
+        var r = kubernetes.Object("cni", ["manifestUrl", "sha256"]);
+        if (r is null)
+        {
+            return (null, null, false);
+        }
+
+        var (url, urlOk) = Url(r, "manifestUrl", ["http", "https", "file"]);
+        var sha = Sha256(r, "sha256");
+        return (url, sha, urlOk && (!r.Has("sha256") || sha is not null));
     }
 
     /// <summary>Converts a config value to JSON, keeping YAML's scalar types (plain 10 is a number, "10" a string).</summary>
@@ -777,6 +864,9 @@ internal sealed partial class SectionBinder(Binder binder)
     [GeneratedRegex(@"^[a-z][a-z0-9-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex DaemonKey();
 
-    [GeneratedRegex(@"^1\.[0-9]{1,2}(\.[0-9]{1,3})?\z", RegexOptions.CultureInvariant)]
-    private static partial Regex KubernetesVersion();
+    [GeneratedRegex("^[0-9a-fA-F]{64}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Sha256Hex();
+
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._-]+)*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ImageRepository();
 }

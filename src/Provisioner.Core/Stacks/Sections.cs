@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Provisioner.Core.Kubernetes;
 
 namespace Provisioner.Core.Stacks;
 
@@ -61,7 +62,10 @@ public sealed record PublishedPortPolicy
     public required IReadOnlyList<Ipv4Cidr> From { get; init; }
 }
 
-/// <summary>Kubernetes cluster settings (<c>provisioner:kubernetes</c>).</summary>
+/// <summary>
+/// Kubernetes cluster settings (<c>provisioner:kubernetes</c>): everything the bootstrap needs that is not
+/// derived from the nodes. Validated by the loader (field paths and values in every error).
+/// </summary>
 public sealed record KubernetesSettings
 {
     /// <summary>Default pod network.</summary>
@@ -70,14 +74,41 @@ public sealed record KubernetesSettings
     /// <summary>Default service network.</summary>
     public static readonly Ipv4Cidr DefaultServiceCidr = Ipv4Cidr.Parse("10.96.0.0/12");
 
-    /// <summary>Kubernetes version <c>major.minor</c> or <c>major.minor.patch</c>, e.g. <c>1.31</c>.</summary>
-    public required string Version { get; init; }
+    /// <summary>Default kubelet <c>podPidsLimit</c> (CIS 4.2.13).</summary>
+    public const int DefaultPodPidsLimit = 4096;
 
     /// <summary>
-    /// APT repository the Kubernetes packages come from (an air-gapped mirror or upstream), or
-    /// <see langword="null"/> when none is configured (the bootstrap then cannot install packages).
+    /// The pinned release, an exact patch release of 1.32 or newer (<c>1.33.4</c>): the packages are pinned
+    /// and held at it and kubeadm's <c>kubernetesVersion</c> names it.
+    /// </summary>
+    public required KubernetesVersion Version { get; init; }
+
+    /// <summary>
+    /// APT repository of the Kubernetes packages in pkgs.k8s.io's flat layout (an internal mirror for
+    /// air-gapped sites), or <see langword="null"/> for the upstream channel of <see cref="Version"/>'s minor.
     /// </summary>
     public Uri? PackageSource { get; init; }
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of the repository's signing key (<c>Release.key</c>), or <see langword="null"/> to
+    /// trust it over HTTPS. Required for a plain-HTTP mirror.
+    /// </summary>
+    public string? PackageKeySha256 { get; init; }
+
+    /// <summary>Where the CNI (Calico VXLAN) manifest is fetched from, or <see langword="null"/> for the pinned upstream release.</summary>
+    public Uri? CniManifestUrl { get; init; }
+
+    /// <summary>
+    /// Lower-case hex SHA-256 the CNI manifest must have. No default: without it the manifest is never
+    /// applied (the bootstrap plan reports a blocker) rather than trusted unverified.
+    /// </summary>
+    public string? CniManifestSha256 { get; init; }
+
+    /// <summary>Most processes one pod may run (kubelet <c>podPidsLimit</c>, CIS 4.2.13).</summary>
+    public int PodPidsLimit { get; init; } = DefaultPodPidsLimit;
+
+    /// <summary>Registry of the control-plane images (kubeadm <c>imageRepository</c>, e.g. an air-gapped mirror), or <see langword="null"/> for upstream.</summary>
+    public string? ImageRepository { get; init; }
 
     /// <summary>Pod network; must not overlap stack networks or <see cref="ServiceCidr"/>.</summary>
     public required Ipv4Cidr PodCidr { get; init; }
@@ -86,8 +117,9 @@ public sealed record KubernetesSettings
     public required Ipv4Cidr ServiceCidr { get; init; }
 
     /// <summary>
-    /// Virtual IP of the API server endpoint, in the static range of the control-plane network
-    /// (never handed to a node), or <see langword="null"/> to use the first control-plane node.
+    /// Virtual IP of the API server endpoint (held by keepalived on the control planes), in the static range of
+    /// the control-plane network (never handed to a node), or <see langword="null"/> to use the first
+    /// control-plane node (a single point of failure).
     /// </summary>
     public Ipv4Address? ControlPlaneEndpoint { get; init; }
 }

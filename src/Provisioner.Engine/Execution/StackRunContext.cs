@@ -61,4 +61,11 @@ public sealed record NodeProvisioningExtras
 
     /// <summary>Commands (argv lists) run once at first boot, in order.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Commands { get; init; } = [];
+
+    /// <summary>These files and commands, then <paramref name="other"/>'s (its commands run after these).</summary>
+    public NodeProvisioningExtras Then(NodeProvisioningExtras other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new NodeProvisioningExtras { Files = [.. Files, .. other.Files], Commands = [.. Commands, .. other.Commands] };
+    }
 }

@@ -85,7 +85,7 @@ public sealed class ClusterBootstrapPlanTests
     public void For_AddedWorker_PlansOnlyThatWorkerAndItsJoin()
     {
         var before = Spec();
-        var after = KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("count: 2", "count: 3", StringComparison.Ordinal), "lab", "test"), Options);
+        var after = KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("count: 2", "count: 3", StringComparison.Ordinal), "lab", "test"));
         var observed = Converged(after, before.Nodes.Select(n => n.Name));
         observed = observed with
         {
@@ -161,7 +161,7 @@ public sealed class ClusterBootstrapPlanTests
     [Fact]
     public void For_NoCniChecksum_BlockedAndNoNetworkStep()
     {
-        var spec = KubernetesClusterSpec.From(Stack(), KubernetesOptions.Default);
+        var spec = KubernetesClusterSpec.From(Stack()) with { Cni = CniPlugin.Calico() };
 
         var plan = ClusterBootstrapPlan.For(spec, Inspected(spec), KubeTemplates, NewKey);
 
@@ -205,7 +205,7 @@ public sealed class ClusterBootstrapPlanTests
         var plan = ClusterBootstrapPlan.For(spec, observed, KubeTemplates, NewKey);
 
         Assert.Equal(
-            [$"install -d -m 0700 -o root -g root {KubernetesPaths.ApiServerConfigDirectory}", $"write {KubernetesPaths.AdmissionConfiguration} (600)", $"restart-apiserver {KubernetesPaths.CriSocket}"],
+            [$"install -d -m 0700 -o root -g root {KubernetesPaths.ConfigDirectory}", $"install -d -m 0700 -o root -g root {KubernetesPaths.ApiServerConfigDirectory}", $"write {KubernetesPaths.AdmissionConfiguration} (600)", $"restart-apiserver {KubernetesPaths.CriSocket}"],
             plan.Steps.Select(s => s.Action.ToString()));
     }
 
@@ -234,6 +234,23 @@ public sealed class ClusterBootstrapPlanTests
         Assert.Contains(withoutPackages, s => s.Action.ToString() == "systemctl restart keepalived");
         Assert.DoesNotContain(withoutPackages, s => s.Action is InitControlPlane or JoinNode);
         Assert.DoesNotContain(withoutPackages, s => s.Action.ToString()!.Contains("apt-get update", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void For_FreshGoldenImage_HostPackagesFromDebianBeforeAnyKubernetesFile()
+    {
+        // Regression: golden images ship without package lists, so a bare 'apt-get install curl' found nothing.
+        var spec = Spec();
+
+        var plan = ClusterBootstrapPlan.For(spec, Inspected(spec), KubeTemplates, NewKey);
+        var worker = plan.Steps.Where(s => s.Node == "worker-1").ToList();
+
+        var install = Assert.Single(worker, s => s.Action is RunScript { Name: "install-host-packages" });
+        Assert.Equal(["curl"], ((RunScript)install.Action).Arguments);
+        Assert.Same(NodeScripts.InstallHostPackages, ((RunScript)install.Action).Script);
+        Assert.False(install.RequiresKubernetesPackages);
+        Assert.True(worker.IndexOf(install) < worker.FindIndex(s => s.Action is WriteFile { File.Path: KubernetesPaths.AptSource }));
+        Assert.Equal(["keepalived", "curl"], ((RunScript)plan.Steps.Single(s => s.Node == "cp-1" && s.Action is RunScript { Name: "install-host-packages" }).Action).Arguments);
     }
 
     [Fact]

@@ -34,32 +34,45 @@ public sealed class KubernetesClusterSpecTests
     [Fact]
     public void From_PackageSource_IsUsedAsMirror()
     {
-        var spec = KubernetesClusterSpec.From(Stack(extraKubernetes: "packageSource: https://mirror.osl.example.net/kubernetes/v1.34"), Options);
+        var spec = KubernetesClusterSpec.From(Stack(extraKubernetes: "packageSource: https://mirror.osl.example.net/kubernetes/v1.34"));
 
         Assert.Equal("https://mirror.osl.example.net/kubernetes/v1.34/", spec.PackageRepository.AbsoluteUri);
         Assert.True(spec.PackageRepositoryConfigured);
     }
 
     [Fact]
-    public void From_MinorOnlyVersion_ThrowsNamingTheField()
+    public void From_SettingsBuiltInCodeBelow132_ThrowsWithTheReason()
     {
-        var e = Assert.Throws<KubernetesConfigurationException>(() => KubernetesClusterSpec.From(Stack("1.34"), Options));
+        var stack = Stack();
+        var old = stack with { Kubernetes = stack.Kubernetes! with { Version = new KubernetesVersion(1, 31, 4) } };
+
+        var e = Assert.Throws<KubernetesConfigurationException>(() => KubernetesClusterSpec.From(old));
 
         Assert.Equal("provisioner:kubernetes.version", e.Field);
-        Assert.Contains("patch", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void From_VersionBefore132_ThrowsWithTheReason()
-    {
-        var e = Assert.Throws<KubernetesConfigurationException>(() => KubernetesClusterSpec.From(Stack("1.31.4"), Options));
-
         Assert.Contains("CIS 1.2.1", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void From_BadCniChecksum_Throws() =>
-        Assert.Throws<KubernetesConfigurationException>(() => KubernetesClusterSpec.From(Stack(), new KubernetesOptions { CniManifestSha256 = "abc" }));
+    public void From_SettingsBuiltInCodeWithBadCniChecksum_Throws()
+    {
+        var stack = Stack();
+        var bad = stack with { Kubernetes = stack.Kubernetes! with { CniManifestSha256 = "abc" } };
+
+        Assert.Equal("provisioner:kubernetes.cni.sha256", Assert.Throws<KubernetesConfigurationException>(() => KubernetesClusterSpec.From(bad)).Field);
+    }
+
+    [Fact]
+    public void From_StackSettings_CarryChecksumsPidsLimitAndRegistry()
+    {
+        const string key = "AB3e9d1c2b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f";
+        var spec = KubernetesClusterSpec.From(Stack(extraKubernetes: $"packageKeySha256: {key}\n    podPidsLimit: 2048\n    imageRepository: registry.osl.example.net/k8s"));
+
+        Assert.Equal(key.ToLowerInvariant(), spec.PackageKeySha256);
+        Assert.Equal(CniSha256, spec.Cni.ManifestSha256);
+        Assert.Equal(CniPlugin.DefaultCalicoManifest, spec.Cni.ManifestUrl);
+        Assert.Equal(2048, spec.PodPidsLimit);
+        Assert.Equal("registry.osl.example.net/k8s", spec.ImageRepository);
+    }
 
     [Fact]
     public void NodeFiles_ControlPlane_HasApiServerFilesWithTightModes()
@@ -159,7 +172,7 @@ public sealed class KubernetesClusterSpecTests
     public void FirewallPorts_ApiServerEtcdKubeletCalicoAndVrrp_FromTheRightSources()
     {
         var stack = Stack();
-        var needs = KubernetesFirewallPorts.For(stack, Options);
+        var needs = KubernetesFirewallPorts.For(stack);
         var spec = Spec();
 
         var api = needs.Inbound.Single(r => r.Name == "kube-apiserver-admin");
@@ -219,16 +232,17 @@ public sealed class KubernetesClusterSpecTests
     }
 }
 
-public sealed class KubernetesOptionsValidationTests
+public sealed class KubernetesClusterSpecRegistryTests
 {
     [Theory]
     [InlineData("registry.example.net/k8s\nimageRepository: evil")]
     [InlineData("registry.example.net/k8s # x")]
     [InlineData("\"quoted\"")]
-    public void From_HostileImageRepository_RefusedAtTheEdge(string registry)
+    public void From_HostileImageRepositoryBuiltInCode_RefusedAtTheEdge(string registry)
     {
+        var stack = Stack();
         var e = Assert.Throws<KubernetesConfigurationException>(() =>
-            KubernetesClusterSpec.From(Stack(), Options with { ImageRepository = registry }));
+            KubernetesClusterSpec.From(stack with { Kubernetes = stack.Kubernetes! with { ImageRepository = registry } }));
 
         Assert.Equal("provisioner:kubernetes.imageRepository", e.Field);
     }
@@ -236,7 +250,7 @@ public sealed class KubernetesOptionsValidationTests
     [Fact]
     public void From_MirrorImageRepository_RenderedIntoClusterConfiguration()
     {
-        var spec = KubernetesClusterSpec.From(Stack(), Options with { ImageRepository = "registry.osl.example.net:5000/k8s" });
+        var spec = KubernetesClusterSpec.From(Stack(extraKubernetes: "imageRepository: registry.osl.example.net:5000/k8s"));
         var init = LoadAll(KubernetesDocuments.KubeadmInit(spec, spec.FirstControlPlane, new Provisioner.Core.Security.Secret(Token)).Reveal());
 
         Assert.Equal("registry.osl.example.net:5000/k8s", Scalar(init[1], "imageRepository"));

@@ -54,6 +54,8 @@ internal static class KubernetesSamples
           provisioner:kubernetes:
             version: 1.34.2
             controlPlaneEndpoint: 10.20.0.10
+            cni:
+              sha256: 0f3e9d1c2b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f
         """;
 
     public static StackDefinition Stack(string? replaceVersion = null, string? extraKubernetes = null)
@@ -72,9 +74,7 @@ internal static class KubernetesSamples
         return StackLoader.Parse(yaml, "lab", "test");
     }
 
-    public static KubernetesOptions Options => new() { CniManifestSha256 = CniSha256 };
-
-    public static KubernetesClusterSpec Spec(string? version = null) => KubernetesClusterSpec.From(Stack(version), Options);
+    public static KubernetesClusterSpec Spec(string? version = null) => KubernetesClusterSpec.From(Stack(version));
 
     public static UserNamespaceCapability NoUserNamespaces =>
         new(false, "hostUsers: false is NOT required: the nodes cannot honour it (node cp-1: kernel 6.1.0-28-cloud-amd64 is older than 6.3)");

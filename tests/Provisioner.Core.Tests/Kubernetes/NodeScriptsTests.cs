@@ -112,6 +112,44 @@ public sealed class NodeScriptsTests : IDisposable
         Assert.False(File.Exists(target));
     }
 
+    [Theory]
+    [InlineData("", "install curl|update -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0|install curl")]
+    [InlineData("debian-lists", "install curl")]
+    [InlineData("full-update", "install curl|update -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0|install curl|update|install curl")]
+    public void InstallHostPackages_NoPackageLists_RefreshesDebiansListsFirst(string state, string expected)
+    {
+        // A fake apt-get: 'install' works once the lists it needs exist ('debian-lists' after the sources.list-only
+        // update; 'full-update' only after a full one, as when Debian's source lives in sources.list.d).
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        var log = Path.Combine(_dir, "apt.log");
+        var lists = Path.Combine(_dir, "lists");
+        File.WriteAllText(Path.Combine(_dir, "needs"), state == "full-update" ? "full" : "debian");
+        if (state == "debian-lists")
+        {
+            File.WriteAllText(lists, "debian");
+        }
+
+        var apt = Path.Combine(bin, "apt-get");
+        File.WriteAllText(apt, $$"""
+            #!/bin/sh
+            shift # -q
+            echo "$*" | sed -e 's/ -y --no-install-recommends//' >> '{{log}}'
+            case "$1" in
+              update) if [ "$#" -gt 1 ]; then echo debian > '{{lists}}'; else echo full > '{{lists}}'; fi; exit 0;;
+              install) [ -f '{{lists}}' ] || exit 100
+                       [ "$(cat '{{_dir}}/needs')" = debian ] || [ "$(cat '{{lists}}')" = full ] || exit 100
+                       exit 0;;
+            esac
+            """);
+        File.SetUnixFileMode(apt, KubernetesNodeFiles.OwnerOnlyExecutable);
+
+        var (exit, _, stderr) = Sh(NodeScripts.InstallHostPackages, bin, "curl");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(expected, string.Join('|', File.ReadAllLines(log)), ignoreLineEndingDifferences: true);
+        Assert.Equal(string.Empty, stderr);
+    }
+
     private (string Manifest, string Sha, string Target, string KubectlLog, string Bin) Setup(string content)
     {
         var manifest = Path.Combine(_dir, "calico.yaml");

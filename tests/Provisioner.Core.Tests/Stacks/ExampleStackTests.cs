@@ -79,8 +79,11 @@ public sealed class ExampleStackTests
         Assert.Equal("ops@example.net", stack.Access.SshPublicKeys[0].Comment);
 
         var kubernetes = stack.Kubernetes!;
-        Assert.Equal("1.31", kubernetes.Version);
-        Assert.Equal("https://mirror.osl.example.net/kubernetes/v1.31/deb/", kubernetes.PackageSource!.ToString());
+        Assert.Equal("1.33.4", kubernetes.Version.ToString());
+        Assert.Equal("https://mirror.osl.example.net/kubernetes/v1.33/deb/", kubernetes.PackageSource!.ToString());
+        Assert.Equal("https://mirror.osl.example.net/calico/v3.29.0/calico-vxlan.yaml", kubernetes.CniManifestUrl!.ToString());
+        Assert.Equal("registry.osl.example.net/k8s", kubernetes.ImageRepository);
+        Assert.Equal(4096, kubernetes.PodPidsLimit);
         Assert.Equal("10.244.0.0/16", kubernetes.PodCidr.ToString());
         Assert.Equal("10.96.0.0/12", kubernetes.ServiceCidr.ToString());
         Assert.Equal("10.20.0.10", kubernetes.ControlPlaneEndpoint!.Value.ToString());

@@ -124,7 +124,7 @@ public sealed class NodeAddressingTests
                 - {name: cp, role: control-plane, count: 2, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: net}
                 - {name: w, role: worker, count: 11, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: net}
                 """),
-            ("kubernetes", "version: '1.31'\ncontrolPlaneEndpoint: 10.1.0.9"));
+            ("kubernetes", "version: 1.33.4\ncontrolPlaneEndpoint: 10.1.0.9"));
 
         // .2-.15 minus the VIP leaves 13 addresses for 13 nodes.
         var addresses = NodeAddressing.Assign(stack).Values.Select(a => a.Ipv4Address.ToString()).Order().ToList();

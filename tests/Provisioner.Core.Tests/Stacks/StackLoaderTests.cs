@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Provisioner.Core.Kubernetes;
 using Provisioner.Core.Stacks;
 using static Provisioner.Core.Tests.Stacks.StackYaml;
 
@@ -555,11 +556,16 @@ public sealed class StackLoaderTests
     [Fact]
     public void Parse_Kubernetes_DefaultsAndChecks()
     {
-        var k = Load(("kubernetes", "version: 1.30")).Kubernetes!;
-        Assert.Equal("1.30", k.Version);
+        var k = Load(("kubernetes", "version: 1.33.4")).Kubernetes!;
+        Assert.Equal(new KubernetesVersion(1, 33, 4), k.Version);
         Assert.Equal("10.244.0.0/16", k.PodCidr.ToString());
         Assert.Equal("10.96.0.0/12", k.ServiceCidr.ToString());
         Assert.Null(k.PackageSource);
+        Assert.Null(k.PackageKeySha256);
+        Assert.Null(k.CniManifestUrl);
+        Assert.Null(k.CniManifestSha256);
+        Assert.Equal(4096, k.PodPidsLimit);
+        Assert.Null(k.ImageRepository);
         Assert.Null(k.ControlPlaneEndpoint);
 
         var errors = Errors(("kubernetes", """
@@ -569,26 +575,87 @@ public sealed class StackLoaderTests
             serviceCidr: 10.0.0.0/8
             controlPlaneEndpoint: 10.9.0.1
             """));
-        Single(errors, "provisioner:kubernetes.version", "'v1.31' is not a Kubernetes version");
+        Single(errors, "provisioner:kubernetes.version", "'v1.31' names no patch release");
         Single(errors, "provisioner:kubernetes.packageSource", "not an http, https or file URL");
         Single(errors, "provisioner:kubernetes.podCidr", "overlaps network 'net'");
         Single(errors, "provisioner:kubernetes.serviceCidr", "must be /12 to /28");
     }
 
+    [Theory]
+    [InlineData("1.33", "'1.33' names no patch release")]
+    [InlineData("1.31.9", "'1.31.9' is older than 1.32")]
+    [InlineData("2.0.0", "'2.0.0' is not a Kubernetes version")]
+    [InlineData("latest", "'latest' is not a Kubernetes version")]
+    public void Parse_KubernetesVersion_ExactPatchOf132OrNewer(string version, string message) =>
+        Single(Errors(("kubernetes", $"version: '{version}'")), "provisioner:kubernetes.version", message);
+
+    [Fact]
+    public void Parse_KubernetesFullSection_CarriesEverythingTheBootstrapNeeds()
+    {
+        const string keySha = "1D6C8E2F1F0AE6A5D51E3F0DB9C5D5A1A8A6F0E8C3B2A19D7F6E5D4C3B2A1908";
+        const string cniSha = "0f3e9d1c2b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f";
+        var k = Load(("kubernetes", $"""
+            version: v1.34.2
+            packageSource: http://mirror.osl.example.net/kubernetes/v1.34/deb/
+            packageKeySha256: {keySha}
+            cni:
+              manifestUrl: https://mirror.osl.example.net/calico/v3.29.0/calico-vxlan.yaml
+              sha256: {cniSha}
+            podPidsLimit: 2048
+            imageRepository: registry.osl.example.net:5000/k8s
+            controlPlaneEndpoint: 10.1.0.5
+            """)).Kubernetes!;
+
+        Assert.Equal(new KubernetesVersion(1, 34, 2), k.Version);
+        Assert.Equal("http://mirror.osl.example.net/kubernetes/v1.34/deb/", k.PackageSource!.AbsoluteUri);
+        Assert.Equal(keySha.ToLowerInvariant(), k.PackageKeySha256);
+        Assert.Equal("https://mirror.osl.example.net/calico/v3.29.0/calico-vxlan.yaml", k.CniManifestUrl!.AbsoluteUri);
+        Assert.Equal(cniSha, k.CniManifestSha256);
+        Assert.Equal(2048, k.PodPidsLimit);
+        Assert.Equal("registry.osl.example.net:5000/k8s", k.ImageRepository);
+    }
+
+    [Fact]
+    public void Parse_KubernetesBadSettings_EachNamedWithFieldAndValue()
+    {
+        var errors = Errors(("kubernetes", """
+            version: 1.33.4
+            packageKeySha256: abc
+            cni:
+              manifestUrl: https://user:pw@mirror/calico.yaml
+              sha256: xyz
+              checksum: 1
+            podPidsLimit: 10
+            imageRepository: "registry.example.net/k8s # x"
+            """));
+
+        Single(errors, "provisioner:kubernetes.packageKeySha256", "'abc' is not a SHA-256 in hex");
+        Single(errors, "provisioner:kubernetes.cni.manifestUrl", "without credentials");
+        Single(errors, "provisioner:kubernetes.cni.sha256", "'xyz' is not a SHA-256 in hex");
+        Single(errors, "provisioner:kubernetes.cni.checksum", "unknown field 'checksum'");
+        Single(errors, "provisioner:kubernetes.podPidsLimit", "10");
+        Single(errors, "provisioner:kubernetes.imageRepository", "is not a registry path");
+    }
+
+    [Fact]
+    public void Parse_KubernetesPlainHttpMirrorWithoutKeyChecksum_IsError() =>
+        Single(Errors(("kubernetes", "version: 1.33.4\npackageSource: http://mirror.osl.example.net/k8s/")),
+            "provisioner:kubernetes.packageSource", "plain http: pin the signing key with packageKeySha256");
+
     [Fact]
     public void Parse_KubernetesVip_MustBeInStaticRangeOfControlPlaneNetwork()
     {
-        Single(Errors(("kubernetes", "version: '1.31'\ncontrolPlaneEndpoint: 10.9.0.1")), "provisioner:kubernetes.controlPlaneEndpoint", "not in a network of the control-plane nodes");
-        Single(Errors(("kubernetes", "version: '1.31'\ncontrolPlaneEndpoint: 10.1.0.200")), "provisioner:kubernetes.controlPlaneEndpoint", "static range 10.1.0.2-10.1.0.127");
-        Single(Errors(("kubernetes", "version: '1.31'\ncontrolPlaneEndpoint: 10.1.0.1")), "provisioner:kubernetes.controlPlaneEndpoint", "not be its gateway");
-        Assert.Equal("10.1.0.5", Load(("kubernetes", "version: '1.31'\ncontrolPlaneEndpoint: 10.1.0.5")).Kubernetes!.ControlPlaneEndpoint.ToString());
+        Single(Errors(("kubernetes", "version: 1.33.4\ncontrolPlaneEndpoint: 10.9.0.1")), "provisioner:kubernetes.controlPlaneEndpoint", "not in a network of the control-plane nodes");
+        Single(Errors(("kubernetes", "version: 1.33.4\ncontrolPlaneEndpoint: 10.1.0.200")), "provisioner:kubernetes.controlPlaneEndpoint", "static range 10.1.0.2-10.1.0.127");
+        Single(Errors(("kubernetes", "version: 1.33.4\ncontrolPlaneEndpoint: 10.1.0.1")), "provisioner:kubernetes.controlPlaneEndpoint", "not be its gateway");
+        Assert.Equal("10.1.0.5", Load(("kubernetes", "version: 1.33.4\ncontrolPlaneEndpoint: 10.1.0.5")).Kubernetes!.ControlPlaneEndpoint.ToString());
     }
 
     [Fact]
     public void Parse_KubernetesWithoutControlPlane_IsError()
     {
         var errors = Errors(
-            ("kubernetes", "version: '1.31'"),
+            ("kubernetes", "version: 1.33.4"),
             ("nodes", "- {name: w, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: net}"));
         Single(errors, "provisioner:kubernetes", "no node has role 'control-plane'");
     }

@@ -55,11 +55,12 @@ public sealed class ClusterBootstrapExecutorTests
           provisioner:kubernetes:
             version: 1.34.2
             controlPlaneEndpoint: 10.20.0.10
+            cni:
+              sha256: CNISHA
         """;
 
     private static KubernetesClusterSpec Spec(int workers = 2) =>
-        KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("WORKERS", workers.ToString(), StringComparison.Ordinal), "lab", "test"),
-            new KubernetesOptions { CniManifestSha256 = CniSha256 });
+        KubernetesClusterSpec.From(StackLoader.Parse(StackYaml.Replace("WORKERS", workers.ToString(), StringComparison.Ordinal).Replace("CNISHA", CniSha256, StringComparison.Ordinal), "lab", "test"));
 
     private static ClusterBootstrapExecutor Executor(RecordingNodeSessions sessions) =>
         new(sessions, KubernetesTemplates.CreateDefault(), new FakeTimeProvider(), NullLogger.Instance);

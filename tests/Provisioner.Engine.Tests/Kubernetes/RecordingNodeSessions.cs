@@ -191,7 +191,14 @@ internal sealed class RecordingNodeSessions : IKubernetesNodeSessions
                 return Ok(output.ToString());
             }
 
-            if (script == NodeScripts.InstallRepositoryKey)
+            if (script == NodeScripts.InstallHostPackages)
+            {
+                foreach (var package in args)
+                {
+                    _packages[package] = "1.0";
+                }
+            }
+            else if (script == NodeScripts.InstallRepositoryKey)
             {
                 Create(args[2], "-----BEGIN PGP PUBLIC KEY BLOCK-----\n", 0b110_100_100);
             }

@@ -256,13 +256,20 @@ public sealed record ClusterBootstrapPlan
         var missingHost = hostPackages.Where(p => !found.Packages.ContainsKey(p)).ToList();
         if (missingHost.Count > 0)
         {
-            Add(new RunCommand(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", .. missingHost]),
+            Add(new RunScript("install-host-packages", NodeScripts.InstallHostPackages, missingHost),
                 $"install {string.Join(", ", missingHost)} from the Debian mirror");
         }
 
         var files = KubernetesNodeFiles.For(spec, node, found.Facts, rules, encryption, templates);
         var changed = files.Where(f => !Matches(found, f)).ToList();
-        foreach (var directory in changed.Select(f => Path.GetDirectoryName(f.Path)!).Distinct(StringComparer.Ordinal))
+        var directories = changed.Select(f => Path.GetDirectoryName(f.Path)!).ToList();
+        if (directories.Any(d => d.StartsWith(KubernetesPaths.ConfigDirectory + "/", StringComparison.Ordinal)))
+        {
+            // install -d makes missing parents 0755; found live: the project's directory must be 0700 itself.
+            directories.Insert(0, KubernetesPaths.ConfigDirectory);
+        }
+
+        foreach (var directory in directories.Distinct(StringComparer.Ordinal))
         {
             var mode = directory.StartsWith(KubernetesPaths.ConfigDirectory, StringComparison.Ordinal) ? "0700" : "0755";
             Add(new RunCommand(["install", "-d", "-m", mode, "-o", "root", "-g", "root", directory]), $"directory {directory}");

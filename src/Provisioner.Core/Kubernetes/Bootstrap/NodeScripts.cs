@@ -31,6 +31,23 @@ public static class NodeScripts
         done
         """;
 
+    /// <summary>
+    /// Installs Debian packages the bootstrap needs on the host (<c>$@</c>: curl, keepalived) from Debian's mirror.
+    /// Golden images ship without package lists, and the Kubernetes source may not be usable yet (its key is
+    /// installed later, or its mirror is unreachable), so this refreshes Debian's own lists first
+    /// (<c>sources.list</c> only) and the full set only if that was not enough.
+    /// </summary>
+    public const string InstallHostPackages = """
+        set -eu
+        export DEBIAN_FRONTEND=noninteractive
+        install_packages() { apt-get -q install -y --no-install-recommends "$@" >/dev/null 2>&1; }
+        install_packages "$@" && exit 0
+        apt-get -q update -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null 2>&1 || true
+        install_packages "$@" && exit 0
+        apt-get -q update >/dev/null 2>&1 || true
+        apt-get -q install -y --no-install-recommends "$@"
+        """;
+
     /// <summary>Turns swap off now and for good (comments out swap lines in /etc/fstab, keeping a backup).</summary>
     public const string DisableSwap = """
         set -eu
