@@ -77,7 +77,8 @@ public sealed class HardeningLiveTests : IAsyncLifetime
         // First boot applies the hardening through cloud-init; up ends with the audit.
         var up = await engine.UpAsync(_stack, ct);
         var node = Assert.Single(up.Nodes);
-        var audit = Assert.IsType<AuditPhaseResult>(Assert.Single(up.Phases));
+        Assert.All(up.Phases, p => Assert.False(p.Failed, $"{p.Phase}: {p.Summary}"));
+        var audit = Assert.Single(up.Phases.OfType<AuditPhaseResult>());
         Assert.False(audit.Failed, "fresh node failed its audit:\n" + string.Join("\n", audit.Details));
         Assert.NotEqual(NamespaceAddress, node.Address);
         var address = node.Address!;
@@ -123,7 +124,7 @@ public sealed class HardeningLiveTests : IAsyncLifetime
             await Sudo(session, ["sed", "-i", "s/\"icc\": false/\"icc\": true/", HardeningPaths.DaemonJson], ct);
             await Sudo(session, ["systemctl", "restart", "docker"], ct);
         }
-        var drifted = Assert.IsType<AuditPhaseResult>(Assert.Single(await engine.RunPhasesAsync(_stack, [_context.Audit], null, ct)));
+        var drifted = Assert.Single((await engine.RunPhasesAsync(_stack, [_context.Audit], null, ct)).OfType<AuditPhaseResult>());
         Assert.True(drifted.Failed);
         var icc = drifted.Reports.Single().Results.Single(r => r.Id == "docker.icc");
         Assert.Equal(AuditStatus.Fail, icc.Status);

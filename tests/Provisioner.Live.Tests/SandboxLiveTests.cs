@@ -59,7 +59,8 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
 
         // An image without a registry: docker import of a root filesystem holding one static busybox.
         var rootfs = await BusyboxRootfsAsync(ct);
-        var import = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes sudo docker import --change 'CMD [\"/bin/busybox\",\"httpd\",\"-f\",\"-p\",\"8000\",\"-h\",\"/\"]' - provisioner-test/web:1 < {rootfs}"], root, TimeSpan.FromMinutes(5), ct);
+        const string ImportCommand = """sudo docker import --change 'CMD ["/bin/busybox","httpd","-f","-p","8000","-h","/"]' - provisioner-test/web:1""";
+        var import = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes {Quote(ImportCommand)} < {rootfs}"], root, TimeSpan.FromMinutes(5), ct);
         Assert.True(import.ExitCode == 0, import.StdErr);
 
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
@@ -75,7 +76,8 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         }
 
         // Inside the guest: non-root, remapped, read-only root, no capabilities, no new privileges, bound to localhost.
-        string Guest(string command) => $"{login} -o BatchMode=yes {command}";
+        // ssh hands its command to the guest's shell, which parses it again: quoted once more for that shell.
+        string Guest(string command) => $"{login} -o BatchMode=yes {Quote(command)}";
         var pid = (await Checked(Guest($"sudo docker inspect -f '{{{{.State.Pid}}}}' {container}"), root, ct)).Trim();
         var uid = long.Parse((await Checked(Guest($"ps -o uid= -p {pid}"), root, ct)).Trim(), CultureInfo.InvariantCulture);
         Assert.Equal(HardeningPaths.RemapFirstId + 65534, uid);
@@ -139,6 +141,8 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         }
         _sandbox = null;
     }
+
+    private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private static string ReadmeFirstCommand(string root)
     {

@@ -104,6 +104,13 @@ internal static class StackCommands
         var nodes = result.Nodes.Select(n => ToOutput(n, context.Keys, stack)).ToList();
         // Everything exists either way; a failed phase (an audit finding) still fails the run so pipelines notice.
         var exit = result.Phases.Any(p => p.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
+        foreach (var kubeconfig in result.Phases.Select(p => p.Secrets.GetValueOrDefault("kubeconfig")).OfType<Core.Security.Secret>())
+        {
+            // Written 0600 next to the stack's admin key, never printed.
+            var path = Path.Combine(context.Keys.StackDirectory(stack.Name), "admin.kubeconfig");
+            await KubernetesCommands.WriteSecretFileAsync(path, kubeconfig, ct).ConfigureAwait(false);
+            output.Info($"admin kubeconfig written to {path} (mode 0600)");
+        }
         if (output.Json)
         {
             output.WriteJson(new UpOutput(stack.Name, result.Changed, result.Plan, nodes, [.. result.Phases.Select(PhaseOutput.From)]), CliJsonContext.Default.UpOutput);
