@@ -1,7 +1,3 @@
-// Each live class spends most of its time waiting for emulated guests: four at once keep both cores busy
-// (wall time is then about the guests' total CPU time halved) instead of two cores' worth of waiting.
-[assembly: CollectionBehavior(MaxParallelThreads = 4)]
-
 namespace Provisioner.Live.Tests;
 
 /// <summary>
