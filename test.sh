@@ -17,11 +17,14 @@ rm -rf "${results}"
 mkdir -p "${results}"
 
 set +e
-dotnet test Provisioner.sln -c Release \
+# Test projects run side by side (-m): the live suites mostly wait for emulated guests, so running them
+# together keeps both cores busy. A single live test may take most of an hour on a loaded machine (a
+# guest's boot plus a reboot, or a node replaced), so only a test silent for longer counts as hung.
+dotnet test Provisioner.sln -c Release -m:6 \
     --results-directory "${results}" \
     --logger trx \
     --logger "console;verbosity=normal" \
-    --blame-hang-timeout 30m \
+    --blame-hang-timeout 80m \
     "$@" </dev/null
 rc=$?
 set -e

@@ -257,7 +257,7 @@ public sealed class HardeningLiveTests : IAsyncLifetime
             {
                 return await _context!.Access.OpenAsync(_stack!, node, ct);
             }
-            catch (RemoteException) when (deadline.Elapsed < TimeSpan.FromMinutes(20))
+            catch (RemoteException) when (deadline.Elapsed < LiveBudget.Readiness)
             {
                 await Task.Delay(TimeSpan.FromSeconds(10), ct);
             }

@@ -80,7 +80,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         {
             Templates = templates,
             Images = RecipeImageSource.FromEnvironment(TimeProvider.System),
-            Readiness = new SshNodeReadiness(ssh, TimeProvider.System, TimeSpan.FromMinutes(25), NullLogger.Instance),
+            Readiness = new SshNodeReadiness(ssh, TimeProvider.System, LiveBudget.Readiness, NullLogger.Instance),
             Keys = keys,
             Extras = hardening.FirstBoot,
             Access = access,
