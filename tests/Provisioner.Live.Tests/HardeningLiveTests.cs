@@ -161,10 +161,14 @@ public sealed class HardeningLiveTests : IAsyncLifetime
             "provisioner-test/busybox:1", "/bin/busybox", "httpd", "-f", "-p", "8000", "-h", "/"], ct);
         await WaitContainerRunningAsync(session, ct);
 
-        // Container root is an unprivileged host uid from dockremap's range, not 0.
+        // Container root is an unprivileged host uid from dockremap's subordinate range, not 0. The range is the
+        // fixed one ensure-dockremap adds, or the one dockerd took itself when it started first at first boot
+        // (seen: 165536), which ensure-dockremap keeps so existing containers keep their files.
         var pid = (await Sudo(session, ["docker", "inspect", "-f", "{{.State.Pid}}", "web"], ct)).Trim();
         var uid = long.Parse((await Sudo(session, ["ps", "-o", "uid=", "-p", pid], ct)).Trim(), CultureInfo.InvariantCulture);
-        Assert.InRange(uid, HardeningPaths.RemapFirstId, HardeningPaths.RemapFirstId + HardeningPaths.RemapIdCount - 1);
+        var range = (await Sudo(session, ["grep", "^" + HardeningPaths.RemapUser + ":", "/etc/subuid"], ct)).Trim().Split(':');
+        var first = long.Parse(range[1], CultureInfo.InvariantCulture);
+        Assert.InRange(uid, Math.Max(first, 65536), first + long.Parse(range[2], CultureInfo.InvariantCulture) - 1);
     }
 
     private async Task<string> BusyboxRootfsAsync(CancellationToken ct)

@@ -80,7 +80,8 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         string Guest(string command) => $"{login} -o BatchMode=yes {Quote(command)}";
         var pid = (await Checked(Guest($"sudo docker inspect -f '{{{{.State.Pid}}}}' {container}"), root, ct)).Trim();
         var uid = long.Parse((await Checked(Guest($"ps -o uid= -p {pid}"), root, ct)).Trim(), CultureInfo.InvariantCulture);
-        Assert.Equal(HardeningPaths.RemapFirstId + 65534, uid);
+        var range = (await Checked(Guest($"grep ^{HardeningPaths.RemapUser}: /etc/subuid"), root, ct)).Trim().Split(':');
+        Assert.Equal(long.Parse(range[1], CultureInfo.InvariantCulture) + 65534, uid);
         var capEff = await Checked(Guest($"grep CapEff /proc/{pid}/status"), root, ct);
         Assert.EndsWith("0000000000000000", capEff.Trim(), StringComparison.Ordinal);
         var hostConfig = await Checked(Guest($"sudo docker inspect -f '{{{{json .HostConfig}}}}' {container}"), root, ct);
