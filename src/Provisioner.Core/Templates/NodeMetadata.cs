@@ -134,9 +134,7 @@ internal static class MetadataXml
         XElement root;
         try
         {
-            // No DTDs: the XML may come from a host we do not trust.
-            using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
-            root = XElement.Load(reader);
+            root = UntrustedXml.Load(xml);
         }
         catch (XmlException e)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
+using Provisioner.Core.Templates;
 
 namespace Provisioner.Engine.Forensics;
 
@@ -69,8 +70,7 @@ public sealed record QuarantineRecord
         XElement root;
         try
         {
-            using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
-            root = XElement.Load(reader);
+            root = UntrustedXml.Load(xml);
         }
         catch (XmlException e)
         {

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Xml;
 using System.Xml.Linq;
+using Provisioner.Core.Templates;
 
 namespace Provisioner.Engine.Hosts;
 
@@ -32,7 +32,7 @@ public sealed record HostCapabilities
     /// <summary>Parses the host's capabilities and (optional) domain capabilities XML.</summary>
     public static HostCapabilities Parse(string capabilitiesXml, string? domainCapabilitiesXml)
     {
-        var caps = Load(capabilitiesXml);
+        var caps = UntrustedXml.Load(capabilitiesXml);
         var x86Guests = caps.Elements("guest")
             .Where(g => (string?)g.Element("os_type") == "hvm")
             .Select(g => g.Element("arch"))
@@ -67,7 +67,7 @@ public sealed record HostCapabilities
 
     private static bool DomainCapabilitiesOfferNvme(string xml)
     {
-        var root = Load(xml);
+        var root = UntrustedXml.Load(xml);
         var busEnum = root.Element("devices")?.Element("disk")?.Elements("enum")
             .FirstOrDefault(e => (string?)e.Attribute("name") == "bus");
         return busEnum?.Elements("value").Any(v => v.Value == "nvme") ?? false;
@@ -89,9 +89,4 @@ public sealed record HostCapabilities
         return false;
     }
 
-    private static XElement Load(string xml)
-    {
-        using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
-        return XElement.Load(reader);
-    }
 }

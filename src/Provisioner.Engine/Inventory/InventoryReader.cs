@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Xml;
 using System.Xml.Linq;
 using LibvirtSharp;
 using Provisioner.Core.Naming;
@@ -202,7 +201,7 @@ public static class InventoryReader
 
     private static ObservedNode ReadNode(HostSession host, Domain domain, NodeMetadata metadata, Dictionary<string, string> networkByLibvirtName, IReadOnlyDictionary<string, (ulong? Capacity, string? Backing)> rootVolumes)
     {
-        var root = Parse(domain.GetXml(DomainXmlFlags.Inactive));
+        var root = UntrustedXml.Load(domain.GetXml(DomainXmlFlags.Inactive));
         var devices = root.Element("devices");
         var seedName = LibvirtNames.SeedVolume(metadata.Stack, metadata.Node);
         var rootName = LibvirtNames.RootVolume(metadata.Stack, metadata.Node);
@@ -300,7 +299,7 @@ public static class InventoryReader
     // Capacity and backing volume name from a volume's XML (libvirt writes the capacity in bytes, but honours a unit).
     private static (ulong? Capacity, string? Backing) VolumeFacts(string volumeXml)
     {
-        var root = Parse(volumeXml);
+        var root = UntrustedXml.Load(volumeXml);
         var backingPath = root.Element("backingStore")?.Element("path")?.Value;
         var capacityElement = root.Element("capacity");
         ulong? capacity = null;
@@ -341,7 +340,7 @@ public static class InventoryReader
     private static Dictionary<string, DhcpHost> ParseReservations(string networkXml)
     {
         var result = new Dictionary<string, DhcpHost>(StringComparer.Ordinal);
-        foreach (var host in Parse(networkXml).Elements("ip").Elements("dhcp").Elements("host"))
+        foreach (var host in UntrustedXml.Load(networkXml).Elements("ip").Elements("dhcp").Elements("host"))
         {
             var mac = ((string?)host.Attribute("mac"))?.ToLowerInvariant();
             var ip = (string?)host.Attribute("ip");
@@ -354,11 +353,5 @@ public static class InventoryReader
         }
 
         return result;
-    }
-
-    private static XElement Parse(string xml)
-    {
-        using var reader = XmlReader.Create(new StringReader(xml), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
-        return XElement.Load(reader);
     }
 }
