@@ -50,7 +50,8 @@ public sealed class KubernetesNodeDrainerTests : IDisposable
     {
         _api.AddPod("shop", "db-0", "w1");
         _api.RefuseEvictions = true;
-        var drainer = new KubernetesNodeDrainer(_client, TimeProvider.System) { Timeout = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromMilliseconds(50) };
+        // Long enough for several eviction rounds even when the first HTTP call (client start-up) is slow on a busy machine.
+        var drainer = new KubernetesNodeDrainer(_client, TimeProvider.System) { Timeout = TimeSpan.FromSeconds(2), PollInterval = TimeSpan.FromMilliseconds(50) };
 
         var error = await Assert.ThrowsAsync<DrainTimeoutException>(() => drainer.DrainAsync("w1", TestContext.Current.CancellationToken));
 
