@@ -49,7 +49,7 @@ public sealed class DevStackLiveTests : IAsyncLifetime
     {
         LivePrerequisites.Require();
         var ct = TestContext.Current.CancellationToken;
-        _stack = StackLoader.LoadFile(Path.Combine(RepoRoot(), "stacks", "Pulumi.dev.yaml"));
+        _stack = StackLoader.LoadFile(Path.Combine(LiveHost.RepoRoot(), "stacks", "Pulumi.dev.yaml"));
         _keys = new StackKeyStore(Path.Combine(_stateDir, "keys"));
         var connector = new SshConnector();
         // The production engine (hardening at first boot, the audit after up), with this test's key store.
@@ -122,16 +122,4 @@ public sealed class DevStackLiveTests : IAsyncLifetime
         _engine = null;
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Provisioner.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (Provisioner.sln) not found above " + AppContext.BaseDirectory);
-    }
 }

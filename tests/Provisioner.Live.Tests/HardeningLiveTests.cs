@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using LibvirtSharp;
 using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Cli;
@@ -47,7 +46,7 @@ public sealed class HardeningLiveTests : IAsyncLifetime
     {
         foreach (var command in Enumerable.Reverse(_cleanup))
         {
-            await RunHostAsync("sh", ["-c", command], check: false);
+            await LiveHost.RunAsync("sh", ["-c", command], CancellationToken.None);
         }
 
         if (_context is not null && _stack is not null)
@@ -153,7 +152,7 @@ public sealed class HardeningLiveTests : IAsyncLifetime
     /// <summary>A container made by <c>docker import</c> from a root filesystem of one static busybox, publishing two ports on every address.</summary>
     private async Task StartPublishingContainerAsync(IRemoteSession session, CancellationToken ct)
     {
-        var tarball = await BusyboxRootfsAsync(ct);
+        var tarball = await LiveHost.BusyboxRootfsAsync(_stateDir, ct);
         await session.UploadAsync(await File.ReadAllBytesAsync(tarball, ct), "/tmp/rootfs.tar", UnixFileMode.UserRead | UnixFileMode.UserWrite, null, ct);
         await Sudo(session, ["docker", "import", "/tmp/rootfs.tar", "provisioner-test/busybox:1"], ct);
         await Sudo(session, ["docker", "run", "-d", "--name", "web", "--restart", "unless-stopped",
@@ -170,19 +169,6 @@ public sealed class HardeningLiveTests : IAsyncLifetime
         var first = long.Parse(range[1], CultureInfo.InvariantCulture);
         Assert.InRange(uid, Math.Max(first, 65536), first + long.Parse(range[2], CultureInfo.InvariantCulture) - 1);
     }
-
-    private async Task<string> BusyboxRootfsAsync(CancellationToken ct)
-    {
-        var busybox = new[] { "/bin/busybox", "/usr/bin/busybox" }.FirstOrDefault(File.Exists);
-        Assert.True(busybox is not null, "busybox-static is not installed on this host (eng/install-prerequisites.sh installs it)");
-        var root = Directory.CreateDirectory(Path.Combine(_stateDir, "rootfs", "bin")).Parent!.FullName;
-        File.Copy(busybox, Path.Combine(root, "bin", "busybox"));
-        File.SetUnixFileMode(Path.Combine(root, "bin", "busybox"), (UnixFileMode)0b111_101_101);
-        var tarball = Path.Combine(_stateDir, "rootfs.tar");
-        await RunHostAsync("tar", ["-C", root, "-cf", tarball, "."], check: true, ct);
-        return tarball;
-    }
-
     /// <summary>A network namespace with its own address, its veth plugged into the guest network's bridge.</summary>
     private async Task CreateSecondSourceAsync(CancellationToken ct)
     {
@@ -195,45 +181,28 @@ public sealed class HardeningLiveTests : IAsyncLifetime
 
         var outer = "hzv" + _suffix;
         var inner = "hzp" + _suffix;
-        await RunHostAsync("ip", ["netns", "add", Namespace], check: true, ct);
+        await LiveHost.CheckedAsync("ip", ["netns", "add", Namespace], ct);
         _cleanup.Add($"ip netns del {Namespace}");
-        await RunHostAsync("ip", ["link", "add", outer, "type", "veth", "peer", "name", inner], check: true, ct);
+        await LiveHost.CheckedAsync("ip", ["link", "add", outer, "type", "veth", "peer", "name", inner], ct);
         _cleanup.Add($"ip link del {outer}");
-        await RunHostAsync("ip", ["link", "set", inner, "netns", Namespace], check: true, ct);
-        await RunHostAsync("ip", ["link", "set", outer, "master", bridge, "up"], check: true, ct);
-        await RunHostAsync("ip", ["netns", "exec", Namespace, "ip", "addr", "add", NamespaceAddress + "/24", "dev", inner], check: true, ct);
-        await RunHostAsync("ip", ["netns", "exec", Namespace, "ip", "link", "set", inner, "up"], check: true, ct);
-        await RunHostAsync("ip", ["netns", "exec", Namespace, "ip", "link", "set", "lo", "up"], check: true, ct);
+        await LiveHost.CheckedAsync("ip", ["link", "set", inner, "netns", Namespace], ct);
+        await LiveHost.CheckedAsync("ip", ["link", "set", outer, "master", bridge, "up"], ct);
+        await LiveHost.CheckedAsync("ip", ["netns", "exec", Namespace, "ip", "addr", "add", NamespaceAddress + "/24", "dev", inner], ct);
+        await LiveHost.CheckedAsync("ip", ["netns", "exec", Namespace, "ip", "link", "set", inner, "up"], ct);
+        await LiveHost.CheckedAsync("ip", ["netns", "exec", Namespace, "ip", "link", "set", "lo", "up"], ct);
     }
 
     private async Task AssertTrafficPolicyAsync(string guest, string when, CancellationToken ct)
     {
-        Assert.True(await ConnectsFromHostAsync(guest, HostOnlyPort, ct), $"{when}: port {HostOnlyPort} (allowed from {HostAddress}) does not answer the host");
-        Assert.False(await ConnectsFromHostAsync(guest, NamespaceOnlyPort, ct), $"{when}: port {NamespaceOnlyPort} (allowed only from {NamespaceAddress}) answers the host");
+        Assert.True(await LiveHost.TcpConnectsAsync(guest, HostOnlyPort, TimeSpan.FromSeconds(5), ct), $"{when}: port {HostOnlyPort} (allowed from {HostAddress}) does not answer the host");
+        Assert.False(await LiveHost.TcpConnectsAsync(guest, NamespaceOnlyPort, TimeSpan.FromSeconds(5), ct), $"{when}: port {NamespaceOnlyPort} (allowed only from {NamespaceAddress}) answers the host");
         Assert.True(await ConnectsFromNamespaceAsync(guest, NamespaceOnlyPort, ct), $"{when}: port {NamespaceOnlyPort} does not answer {NamespaceAddress}, which its policy allows");
         Assert.False(await ConnectsFromNamespaceAsync(guest, HostOnlyPort, ct), $"{when}: port {HostOnlyPort} answers {NamespaceAddress}, which its policy does not allow");
-        Assert.True(await ConnectsFromHostAsync(guest, 22, ct), $"{when}: SSH does not answer the admin network");
+        Assert.True(await LiveHost.TcpConnectsAsync(guest, 22, TimeSpan.FromSeconds(5), ct), $"{when}: SSH does not answer the admin network");
         Assert.False(await ConnectsFromNamespaceAsync(guest, 22, ct), $"{when}: SSH answers {NamespaceAddress}, which is not an admin network");
     }
-
-    private static async Task<bool> ConnectsFromHostAsync(string address, int port, CancellationToken ct)
-    {
-        using var client = new TcpClient();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
-        try
-        {
-            await client.ConnectAsync(address, port, timeout.Token);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
     private async Task<bool> ConnectsFromNamespaceAsync(string address, int port, CancellationToken ct) =>
-        await RunHostAsync("ip", ["netns", "exec", Namespace, "timeout", "5", "bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}"], check: false, ct) == 0;
+        (await LiveHost.RunAsync("ip", ["netns", "exec", Namespace, "timeout", "5", "bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}"], ct)).ExitCode == 0;
 
     private static async Task WaitContainerRunningAsync(IRemoteSession session, CancellationToken ct)
     {
@@ -274,26 +243,6 @@ public sealed class HardeningLiveTests : IAsyncLifetime
         Assert.True(result.Succeeded, $"{string.Join(' ', argv)} failed ({result.ExitCode}): {result.StdErr}");
         return result.StdOut;
     }
-
-    private static async Task<int> RunHostAsync(string program, IReadOnlyList<string> arguments, bool check, CancellationToken ct = default)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.StandardOutput.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        if (check)
-        {
-            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await stderr}");
-        }
-        return process.ExitCode;
-    }
-
     private string StackYaml() => $"""
         config:
           provisioner:hosts:

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json;
 using LibvirtSharp;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -92,7 +90,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         Assert.True(before.Ready);
         var address = before.Address!;
         Assert.True(await PingsAsync(address, ct), $"{address} does not answer ping before the quarantine");
-        Assert.True(await TcpOpensAsync(address, 22, ct), $"{address}:22 not open before the quarantine");
+        Assert.True(await LiveHost.TcpConnectsAsync(address, 22, TimeSpan.FromSeconds(8), ct), $"{address}:22 not open before the quarantine");
         Console.Error.WriteLine($"live: node up at {address}, answers ping and ssh");
 
         // Quarantine: cut from the host side; the host still holds the guest, running.
@@ -112,7 +110,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         }
 
         Assert.False(await PingsAsync(address, ct), $"{address} still answers ping while quarantined");
-        Assert.False(await TcpOpensAsync(address, 22, ct), $"{address}:22 still reachable while quarantined");
+        Assert.False(await LiveHost.TcpConnectsAsync(address, 22, TimeSpan.FromSeconds(8), ct), $"{address}:22 still reachable while quarantined");
         var again = await new NodeQuarantine(forensics).QuarantineAsync(
             _stack, "node", new QuarantineRequest { Reason = "second call", Operator = "someone-else" }, ct);
         Assert.True(again.AlreadyQuarantined);
@@ -125,14 +123,14 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         var memory = capture.Manifest.Files.Single(f => f.Kind == "memory");
         Assert.InRange(memory.Bytes, 900L * 1024 * 1024, 1200L * 1024 * 1024);
         var disk = capture.Manifest.Files.First(f => f.Kind == "disk");
-        var info = await RunAsync("qemu-img", ["info", "--output", "json", Path.Combine(capture.Directory, disk.Name)], ct);
+        var info = await LiveHost.CheckedAsync("qemu-img", ["info", "--output", "json", Path.Combine(capture.Directory, disk.Name)], ct);
         using (var json = JsonDocument.Parse(info))
         {
             Assert.Equal("qcow2", json.RootElement.GetProperty("format").GetString());
             Assert.Equal(4L * 1024 * 1024 * 1024, json.RootElement.GetProperty("virtual-size").GetInt64());
         }
 
-        await RunAsync("qemu-img", ["check", Path.Combine(capture.Directory, disk.Name)], ct);
+        await LiveHost.CheckedAsync("qemu-img", ["check", Path.Combine(capture.Directory, disk.Name)], ct);
         Assert.Contains(capture.Manifest.Files, f => f.Kind == "domain-xml");
         Assert.Contains(capture.Manifest.Files, f => f.Name == "metadata-quarantine.xml");
         Assert.Contains(capture.Manifest.Files, f => f.Kind == "console-log");
@@ -243,32 +241,6 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         }
 
         return false;
-    }
-
-    private static async Task<bool> TcpOpensAsync(string address, int port, CancellationToken ct)
-    {
-        using var client = new TcpClient();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(8));
-        try
-        {
-            await client.ConnectAsync(address, port, timeout.Token);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
-    private static async Task<string> RunAsync(string program, string[] arguments, CancellationToken ct)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed: {await stderr}");
-        return await stdout;
     }
 
     private static async Task<(int Exit, string Out, string Error)> CliAsync(string[] args, CancellationToken ct)

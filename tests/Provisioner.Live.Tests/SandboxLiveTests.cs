@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -19,6 +18,9 @@ namespace Provisioner.Live.Tests;
 public sealed partial class SandboxLiveTests : IAsyncLifetime
 {
     private readonly string _stateDir = Directory.CreateTempSubdirectory("provlive-sb-").FullName;
+
+    /// <summary>The tool's state (keys, known_hosts) in this test's folder, for the CLI processes it starts.</summary>
+    private Dictionary<string, string> StateEnvironment => new() { ["PROVISIONER_STATE_DIR"] = _stateDir };
     private string? _sandbox;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
@@ -28,7 +30,7 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         if (_sandbox is not null)
         {
             // Through the real CLI, the way a user would clean up; ignore "no such sandbox" after a successful reap.
-            await RunAsync("./provisioner", ["sandbox", "destroy", _sandbox], RepoRoot(), TimeSpan.FromMinutes(10), CancellationToken.None, _stateDir);
+            await LiveHost.RunAsync("./provisioner", ["sandbox", "destroy", _sandbox], CancellationToken.None, LiveHost.RepoRoot(), TimeSpan.FromMinutes(10), StateEnvironment);
         }
 
         Directory.Delete(_stateDir, recursive: true);
@@ -39,11 +41,11 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
     {
         LivePrerequisites.Require();
         var ct = TestContext.Current.CancellationToken;
-        var root = RepoRoot();
+        var root = LiveHost.RepoRoot();
 
         var readme = ReadmeFirstCommand(root);
         // Exactly the README's command; only the tool's state (keys, known_hosts) goes to this test's folder.
-        var up = await RunAsync("bash", ["-c", readme], root, TimeSpan.FromMinutes(45), ct, _stateDir);
+        var up = await LiveHost.RunAsync("bash", ["-c", readme], ct, root, TimeSpan.FromMinutes(45), StateEnvironment);
         Assert.True(up.ExitCode == 0, $"`{readme}` exited {up.ExitCode}:\n{up.StdOut}\n{up.StdErr}");
         var created = SandboxUpLine().Match(up.StdOut);
         Assert.True(created.Success, "no 'sandbox NAME is up at ADDRESS' line in:\n" + up.StdOut);
@@ -53,14 +55,14 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         var login = up.StdOut.Split('\n').Single(l => l.StartsWith("login: ", StringComparison.Ordinal))["login: ".Length..].Trim();
 
         // The printed command reaches the guest with OpenSSH, verifying the host key from its own known_hosts file.
-        var hostname = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes hostname"], root, TimeSpan.FromMinutes(2), ct);
+        var hostname = await LiveHost.RunAsync("bash", ["-c", $"{login} -o BatchMode=yes hostname"], ct, root);
         Assert.True(hostname.ExitCode == 0, hostname.StdErr);
         Assert.Equal(_sandbox, hostname.StdOut.Trim());
 
         // An image without a registry: docker import of a root filesystem holding one static busybox.
-        var rootfs = await BusyboxRootfsAsync(ct);
+        var rootfs = await LiveHost.BusyboxRootfsAsync(_stateDir, ct);
         const string ImportCommand = """sudo docker import --change 'CMD ["/bin/busybox","httpd","-f","-p","8000","-h","/"]' - provisioner-test/web:1""";
-        var import = await RunAsync("bash", ["-c", $"{login} -o BatchMode=yes {Quote(ImportCommand)} < {rootfs}"], root, TimeSpan.FromMinutes(5), ct);
+        var import = await LiveHost.RunAsync("bash", ["-c", $"{login} -o BatchMode=yes {Quote(ImportCommand)} < {rootfs}"], ct, root);
         Assert.True(import.ExitCode == 0, import.StdErr);
 
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
@@ -78,23 +80,23 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         // Inside the guest: non-root, remapped, read-only root, no capabilities, no new privileges, bound to localhost.
         // ssh hands its command to the guest's shell, which parses it again: quoted once more for that shell.
         string Guest(string command) => $"{login} -o BatchMode=yes {Quote(command)}";
-        var pid = (await Checked(Guest($"sudo docker inspect -f '{{{{.State.Pid}}}}' {container}"), root, ct)).Trim();
-        var uid = long.Parse((await Checked(Guest($"ps -o uid= -p {pid}"), root, ct)).Trim(), CultureInfo.InvariantCulture);
-        var range = (await Checked(Guest($"grep ^{HardeningPaths.RemapUser}: /etc/subuid"), root, ct)).Trim().Split(':');
+        var pid = (await LiveHost.CheckedAsync("bash", ["-c", Guest($"sudo docker inspect -f '{{{{.State.Pid}}}}' {container}")], ct, root)).Trim();
+        var uid = long.Parse((await LiveHost.CheckedAsync("bash", ["-c", Guest($"ps -o uid= -p {pid}")], ct, root)).Trim(), CultureInfo.InvariantCulture);
+        var range = (await LiveHost.CheckedAsync("bash", ["-c", Guest($"grep ^{HardeningPaths.RemapUser}: /etc/subuid")], ct, root)).Trim().Split(':');
         Assert.Equal(long.Parse(range[1], CultureInfo.InvariantCulture) + 65534, uid);
-        var capEff = await Checked(Guest($"grep CapEff /proc/{pid}/status"), root, ct);
+        var capEff = await LiveHost.CheckedAsync("bash", ["-c", Guest($"grep CapEff /proc/{pid}/status")], ct, root);
         Assert.EndsWith("0000000000000000", capEff.Trim(), StringComparison.Ordinal);
-        var hostConfig = await Checked(Guest($"sudo docker inspect -f '{{{{json .HostConfig}}}}' {container}"), root, ct);
+        var hostConfig = await LiveHost.CheckedAsync("bash", ["-c", Guest($"sudo docker inspect -f '{{{{json .HostConfig}}}}' {container}")], ct, root);
         using (var doc = JsonDocument.Parse(hostConfig))
         {
             Assert.True(doc.RootElement.GetProperty("ReadonlyRootfs").GetBoolean());
             Assert.Equal(["ALL"], doc.RootElement.GetProperty("CapDrop").EnumerateArray().Select(e => e.GetString()));
             Assert.Contains("no-new-privileges", doc.RootElement.GetProperty("SecurityOpt").EnumerateArray().Select(e => e.GetString()));
         }
-        var write = await RunAsync("bash", ["-c", Guest($"sudo docker exec {container} /bin/busybox touch /written")], root, TimeSpan.FromMinutes(2), ct);
+        var write = await LiveHost.RunAsync("bash", ["-c", Guest($"sudo docker exec {container} /bin/busybox touch /written")], ct, root);
         Assert.NotEqual(0, write.ExitCode);
         Assert.Contains("Read-only file system", write.StdErr + write.StdOut, StringComparison.Ordinal);
-        var port = await Checked(Guest($"sudo docker port {container}"), root, ct);
+        var port = await LiveHost.CheckedAsync("bash", ["-c", Guest($"sudo docker port {container}")], ct, root);
         Assert.Contains("8000/tcp -> 127.0.0.1:8080", port, StringComparison.Ordinal);
 
         var list = await cli.RunAsync(["sandbox", "list", "--json"], ct);
@@ -154,76 +156,6 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         var command = (comment >= 0 ? line[..comment] : line).Trim();
         Assert.StartsWith("./provisioner sandbox up", command, StringComparison.Ordinal);
         return command;
-    }
-
-    private async Task<string> BusyboxRootfsAsync(CancellationToken ct)
-    {
-        var busybox = new[] { "/bin/busybox", "/usr/bin/busybox" }.FirstOrDefault(File.Exists);
-        Assert.True(busybox is not null, "busybox-static is not installed on this host (eng/install-prerequisites.sh installs it)");
-        var root = Directory.CreateDirectory(Path.Combine(_stateDir, "rootfs", "bin")).Parent!.FullName;
-        File.Copy(busybox, Path.Combine(root, "bin", "busybox"));
-        File.SetUnixFileMode(Path.Combine(root, "bin", "busybox"), (UnixFileMode)0b111_101_101);
-        var tarball = Path.Combine(_stateDir, "rootfs.tar");
-        var tar = await RunAsync("tar", ["-C", root, "-cf", tarball, "."], root, TimeSpan.FromMinutes(1), ct);
-        Assert.Equal(0, tar.ExitCode);
-        return tarball;
-    }
-
-    private static async Task<string> Checked(string script, string root, CancellationToken ct)
-    {
-        var result = await RunAsync("bash", ["-c", script], root, TimeSpan.FromMinutes(2), ct);
-        Assert.True(result.ExitCode == 0, $"{script}: exit {result.ExitCode}: {result.StdErr}");
-        return result.StdOut;
-    }
-
-    private static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(
-        string program, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken ct, string? stateDirectory = null)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            WorkingDirectory = workingDirectory,
-        };
-        if (stateDirectory is not null)
-        {
-            start.Environment["PROVISIONER_STATE_DIR"] = stateDirectory;
-        }
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        limit.CancelAfter(timeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(limit.Token);
-        var stderr = process.StandardError.ReadToEndAsync(limit.Token);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Provisioner.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (Provisioner.sln) not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"^sandbox (?<name>\S+) is up at (?<address>[0-9.]+)", RegexOptions.Multiline)]
