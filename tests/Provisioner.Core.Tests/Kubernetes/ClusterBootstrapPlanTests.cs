@@ -103,6 +103,27 @@ public sealed class ClusterBootstrapPlanTests
     }
 
     [Fact]
+    public void For_PreparedNodesWithoutACluster_DoesNotRewriteTheUnchangedPoliciesFile()
+    {
+        // Nodes prepared on an earlier run that could not init (no Kubernetes packages): the policies file is
+        // already there, so only the apply (which needs the packages) remains, and a rerun writes nothing.
+        var spec = Spec();
+        var converged = Converged(spec);
+        var observed = converged with
+        {
+            Nodes = converged.Nodes.ToDictionary(
+                n => n.Key,
+                n => n.Value with { Files = n.Value.Files.Where(f => f.Key is not KubernetesPaths.ApiServerManifest and not KubernetesPaths.KubeletKubeconfig).ToDictionary() }),
+        };
+
+        var plan = ClusterBootstrapPlan.For(spec, observed, KubeTemplates, NewKey);
+
+        var policies = plan.Steps.Where(s => s.Phase == BootstrapPhase.ClusterPolicies).ToList();
+        Assert.Equal([typeof(RunCommand)], policies.Select(s => s.Action.GetType()));
+        Assert.DoesNotContain(plan.Steps, s => s.Action is WriteFile w && w.File.Path == KubernetesPaths.AdmissionPolicies);
+    }
+
+    [Fact]
     public void For_NewCluster_InitsThenPoliciesNetworkControlPlanesWorkers()
     {
         var spec = Spec();

@@ -176,9 +176,17 @@ public sealed record ClusterBootstrapPlan
             Mode = KubernetesNodeFiles.OwnerReadWrite,
             Activation = FileActivation.None,
         };
-        if (member is null || !Matches(viaObserved, policies))
+        // The file is written whenever it differs, and applied whenever it was rewritten or no cluster exists yet
+        // to hold it. Writing it only when it differs keeps a node without the packages (where the apply cannot
+        // run) converged on the second run instead of rewriting the same bytes each time.
+        var policiesMatch = Matches(viaObserved, policies);
+        if (!policiesMatch)
         {
             steps.Add(new(via.Name, BootstrapPhase.ClusterPolicies, new WriteFile(policies), "the project's admission policies", false));
+        }
+
+        if (member is null || !policiesMatch)
+        {
             steps.Add(new(via.Name, BootstrapPhase.ClusterPolicies, new RunCommand(Kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=provisioner", "-f", KubernetesPaths.AdmissionPolicies)),
                 "apply " + string.Join(", ", rules.ProjectPolicies.Select(p => p.Name)), true));
         }
