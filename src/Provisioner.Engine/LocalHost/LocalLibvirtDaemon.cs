@@ -25,6 +25,7 @@ public sealed partial class LocalLibvirtDaemon
     internal const string LibvirtdPidFile = "/run/libvirtd.pid";
     internal const string VirtlogdPidFile = "/run/virtlogd.pid";
     internal const string SystemdMarker = "/run/systemd/system";
+    internal const string KvmDevice = "/dev/kvm";
 
     private readonly ILocalSystem _system;
     private readonly TimeProvider _timeProvider;
@@ -98,6 +99,7 @@ public sealed partial class LocalLibvirtDaemon
             return Handle(LibvirtDaemonOutcome.AlreadyRunning);
         }
 
+        await GrantKvmDeviceToQemuAsync(cancellationToken).ConfigureAwait(false);
         var started = new List<StartedDaemon>();
         try
         {
@@ -137,6 +139,32 @@ public sealed partial class LocalLibvirtDaemon
         started.Add(new StartedDaemon(name, pid));
         LogStarted(_logger, name, pid);
         await WaitForSocketAsync(socketPath, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gives <c>/dev/kvm</c> the owner and mode udev's rule gives it on a normal Debian system (root:kvm, 0660).
+    /// Without a service manager no udev runs either, and the device keeps the kernel's root-only 0600. libvirt then
+    /// finds KVM in its QEMU probe (run as root) but not usable by the qemu user (in group kvm), calls its
+    /// capabilities cache stale on every call and probes QEMU again each time: seen here, 12 seconds and two QEMU
+    /// processes for every connection that asks for the host's capabilities, which the engine does on each run.
+    /// Failing to do it only costs that time, so a failure is logged and the start goes on.
+    /// </summary>
+    private async Task GrantKvmDeviceToQemuAsync(CancellationToken cancellationToken)
+    {
+        if (!_system.PathExists(KvmDevice))
+        {
+            return;
+        }
+
+        foreach (var (tool, arguments) in new[] { ("chown", new[] { "root:kvm", KvmDevice }), ("chmod", new[] { "0660", KvmDevice }) })
+        {
+            var result = await _system.RunAsync(_system.FindExecutable(tool) ?? tool, arguments, null, cancellationToken).ConfigureAwait(false);
+            if (result.ExitCode != 0)
+            {
+                LogKvmDeviceNotGranted(_logger, KvmDevice, $"{tool} exited with {result.ExitCode.ToString(CultureInfo.InvariantCulture)}: {string.Join(' ', result.OutputTail)}");
+                return;
+            }
+        }
     }
 
     private async Task RunOrThrowAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
@@ -188,6 +216,9 @@ public sealed partial class LocalLibvirtDaemon
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Debug, Message = "libvirt daemon already answers on {SocketPath}; starting nothing")]
     private static partial void LogAlreadyRunning(ILogger logger, string socketPath);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Could not give {Device} to group kvm (libvirt will re-probe QEMU on every connection): {Reason}")]
+    private static partial void LogKvmDeviceNotGranted(ILogger logger, string device, string reason);
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Started {Daemon} (pid {Pid})")]
     private static partial void LogStarted(ILogger logger, string daemon, int pid);

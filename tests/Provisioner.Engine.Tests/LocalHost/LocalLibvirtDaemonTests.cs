@@ -100,6 +100,30 @@ public sealed class LocalLibvirtDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task EnsureRunningAsync_NoServiceManagerWithKvmDevice_GivesItToGroupKvmBeforeStarting()
+    {
+        BothDaemonsStart();
+        _system.ExistingPaths.Add("/dev/kvm");
+
+        await NewDaemon().EnsureRunningAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["chown root:kvm /dev/kvm", "chmod 0660 /dev/kvm", "/usr/sbin/virtlogd -d", "/usr/sbin/libvirtd -d"], _system.Ran);
+    }
+
+    [Fact]
+    public async Task EnsureRunningAsync_KvmDeviceCannotBeChanged_StillStartsTheDaemons()
+    {
+        BothDaemonsStart();
+        _system.ExistingPaths.Add("/dev/kvm");
+        _system.Commands["chown"] = _ => 1;
+
+        var handle = await NewDaemon().EnsureRunningAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(LibvirtDaemonOutcome.Started, handle.Outcome);
+        Assert.Equal(["chown root:kvm /dev/kvm", "/usr/sbin/virtlogd -d", "/usr/sbin/libvirtd -d"], _system.Ran);
+    }
+
+    [Fact]
     public async Task EnsureRunningAsync_VirtlogdAlreadyAnswers_StartsOnlyLibvirtd()
     {
         BothDaemonsStart();
