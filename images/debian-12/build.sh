@@ -213,12 +213,23 @@ mkdir -p "${rootfs}/etc/network/interfaces.d"
 # reload, wipes the chains Docker creates and leaves published ports open. Nothing loads it
 # until the firewall configuration replaces it with rules that keep Docker's chains; the
 # preset keeps systemd's first-boot preset run from enabling it behind our back.
-in_root systemctl disable nftables.service >/dev/null 2>&1 || true
+#
+# Docker and containerd stay off until the node's first boot has written the hardened daemon
+# configuration, created the dockremap ranges and loaded the firewall: the hardening enables and
+# starts them. Started by the image instead, dockerd would run with Debian's defaults (and publish
+# ports through its own rules) before any firewall exists, pick its own dockremap ranges, and cost
+# a second start under software emulation.
+in_root systemctl disable nftables.service docker.service docker.socket containerd.service >/dev/null 2>&1 || true
 mkdir -p "${rootfs}/etc/systemd/system-preset"
-printf '# nftables.conf flushes Docker'"'"'s chains; the firewall configuration enables it.\ndisable nftables.service\n' \
-    >"${rootfs}/etc/systemd/system-preset/10-provisioner.preset"
-in_root systemctl enable ssh.service docker.service containerd.service >/dev/null 2>&1 ||
-    die "could not enable ssh/docker/containerd"
+cat >"${rootfs}/etc/systemd/system-preset/10-provisioner.preset" <<'EOF'
+# nftables.conf flushes Docker's chains; the firewall configuration enables it.
+disable nftables.service
+# The node's hardening enables these once the daemon configuration and the firewall are in place.
+disable docker.service
+disable docker.socket
+disable containerd.service
+EOF
+in_root systemctl enable ssh.service >/dev/null 2>&1 || die "could not enable ssh"
 
 # GRUB: modules on the root filesystem for anything core.img does not embed, and a static
 # grub.cfg that boots the kernel the /vmlinuz symlink points at (kernel updates just work).

@@ -52,6 +52,7 @@ public static class AuditChecks
     private static readonly AuditProbe PublishedChain = AuditProbe.Of("iptables", "-w", "-S", HardeningPaths.DockerUserChain);
     private static readonly AuditProbe UnitsEnabled = AuditProbe.Of("systemctl", "is-enabled", HardeningPaths.FirewallUnitName, HardeningPaths.DockerUserUnitName);
     private static readonly AuditProbe NftablesService = AuditProbe.Of("systemctl", "is-enabled", "nftables.service");
+    private static readonly AuditProbe DockerEnabled = AuditProbe.Of("systemctl", "is-enabled", "docker.service");
 
     /// <summary>The benchmark the Kubernetes checks' CIS ids refer to (see <see cref="KubernetesAuditCheck.CisId"/>).</summary>
     public const string KubernetesBenchmark = "CIS Kubernetes Benchmark v1.10.0";
@@ -101,6 +102,20 @@ public static class AuditChecks
         return result.AsReadOnly();
     }
 
+    /// <summary>The image ships Docker off until the hardening is in place; a node whose Docker does not start at boot loses its containers on the next reboot.</summary>
+    private static AuditCheck DockerStartsAtBoot() => new()
+    {
+        Id = "docker.enabled",
+        Title = "Docker starts at boot",
+        Expected = "docker.service enabled",
+        Probes = [DockerEnabled],
+        Evaluate = outputs =>
+        {
+            var state = outputs[0].StdOut.Trim();
+            return state == "enabled" ? AuditFinding.Pass(state) : AuditFinding.Fail(state.Length == 0 ? outputs[0].ErrorSummary : state);
+        },
+    };
+
     /// <summary>Every check for the node <paramref name="bundle"/> was rendered for.</summary>
     public static IReadOnlyList<AuditCheck> For(HardeningBundle bundle)
     {
@@ -108,6 +123,8 @@ public static class AuditChecks
         var daemon = bundle.Daemon;
         var checks = new List<AuditCheck>
         {
+            DockerStartsAtBoot(),
+
             // Docker daemon configuration (CIS section 2), read from the running daemon where it says.
             BridgeOption("docker.icc", "2.2", "Network traffic is restricted between containers on the default bridge",
                 daemon, "icc", "com.docker.network.bridge.enable_icc"),

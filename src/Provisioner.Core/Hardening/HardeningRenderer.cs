@@ -103,6 +103,9 @@ public sealed class HardeningRenderer
             Purpose = "apply daemon.json and the docker.service drop-in",
             WhenChanged = [HardeningPaths.DaemonJson, HardeningPaths.DockerDropIn],
         },
+        // The golden image ships Docker off, so it never runs before this configuration and the firewall exist;
+        // from here on it starts at boot. Also repairs a Docker someone stopped or disabled.
+        new() { Argv = ["systemctl", "enable", "--now", "docker.service"], Purpose = "start Docker at every boot, and now if it is not running" },
         new() { Argv = ["systemctl", "start", HardeningPaths.DockerUserUnitName], Purpose = "make sure the DOCKER-USER unit is active" },
     ];
 

@@ -290,6 +290,15 @@ public sealed class AuditChecksTests
     }
 
     [Fact]
+    public void DockerDisabled_Fails()
+    {
+        var result = Sandbox().Set("systemctl is-enabled docker.service", "disabled\n", exitCode: 1).Run("docker.enabled");
+
+        Assert.Equal(AuditStatus.Fail, result.Status);
+        Assert.Equal("disabled", result.Found);
+    }
+
+    [Fact]
     public void NftablesService_Enabled_Fails()
     {
         Assert.Equal(AuditStatus.Fail, Sandbox().Set("systemctl is-enabled nftables.service", "enabled\n").Run("firewall.no-ruleset-flush").Status);

@@ -41,6 +41,7 @@ internal sealed class AuditFixture
         Set("iptables -w -S PROVISIONER-PUBLISHED", Recorded("published-chain-sandbox.txt"));
         Set("systemctl is-enabled provisioner-firewall.service", "enabled\nenabled\n");
         Set("systemctl is-enabled nftables.service", "masked\n", exitCode: 1);
+        Set("systemctl is-enabled docker.service", "enabled\n");
         Set("sha256sum", string.Concat(bundle.Files.Select(f => $"{Sha256(f.Content)}  {f.Path}\n")));
     }
 
