@@ -448,8 +448,10 @@ public sealed partial class StackEngine
             }
 
             var prefix = stack.Name + "-";
+            // Golden images go with the last stack in the pool: another stack's disks may be linked clones of them.
+            var goldenAreOurs = LibvirtNames.PoolHoldsOnly(stack.Name, seen.Volumes);
             var leftovers = seen.Volumes
-                .Where(v => v.StartsWith(prefix, StringComparison.Ordinal) || v.StartsWith(LibvirtNames.GoldenVolumePrefix, StringComparison.Ordinal))
+                .Where(v => v.StartsWith(prefix, StringComparison.Ordinal) || (goldenAreOurs && LibvirtNames.IsGoldenVolume(v)))
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (seen.PoolExists || leftovers.Count > 0)

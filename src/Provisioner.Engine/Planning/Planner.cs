@@ -307,9 +307,11 @@ public static class Planner
         }
 
         var prefix = stack + "-";
+        // An image no node of ours uses may still back another stack's disks in a shared pool.
+        var goldenAreOurs = LibvirtNames.PoolHoldsOnly(stack, seen.Volumes);
         return seen.Volumes.Where(v => !owned.Contains(v)
             && ((v.StartsWith(prefix, StringComparison.Ordinal) && (v.EndsWith("-root", StringComparison.Ordinal) || v.EndsWith("-seed", StringComparison.Ordinal)))
-                || v.StartsWith(LibvirtNames.GoldenVolumePrefix, StringComparison.Ordinal)));
+                || (goldenAreOurs && LibvirtNames.IsGoldenVolume(v))));
     }
 
     private static string BusName(DiskBus? bus) => bus switch

@@ -50,5 +50,37 @@ public sealed class LibvirtNamesTests
         Assert.Throws<ArgumentException>(() => LibvirtNames.GoldenVolume("debian-12", checksum));
 
     [Fact]
+    public void IsGoldenVolume_ImageAndMarker_Match()
+    {
+        var volume = LibvirtNames.GoldenVolume("debian-12", Checksum);
+
+        Assert.True(LibvirtNames.IsGoldenVolume(volume));
+        Assert.True(LibvirtNames.IsGoldenVolume(volume + "-ok"));
+    }
+
+    [Theory]
+    [InlineData("golden-a-root")]                 // node a of a stack named "golden"
+    [InlineData("golden-x-0123456789ab-root")]    // its node x-0123456789ab
+    [InlineData("golden-x-0123456789ab-seed")]
+    [InlineData("golden-debian-12-9F86D081884C")] // the engine writes lower case only
+    [InlineData("golden-debian-12-9f86d08188")]
+    [InlineData("golden--9f86d081884c")]
+    [InlineData("golden-")]
+    [InlineData("dev-a-root")]
+    public void IsGoldenVolume_OtherVolumes_DoNotMatch(string volume) =>
+        Assert.False(LibvirtNames.IsGoldenVolume(volume));
+
+    [Fact]
+    public void PoolHoldsOnly_OwnVolumesAndImages_True_AnyOtherVolume_False()
+    {
+        var image = LibvirtNames.GoldenVolume("debian-12", Checksum);
+
+        Assert.True(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", "dev-a-seed", image, image + "-ok"]));
+        Assert.False(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", image, "golden-a-root"]));
+        Assert.False(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", image, "devx-a-root"]));
+        Assert.False(LibvirtNames.PoolHoldsOnly("dev", [image, "install.iso"]));
+    }
+
+    [Fact]
     public void Network_InvalidName_Throws() => Assert.Throws<ArgumentException>(() => LibvirtNames.Network("dev", "net work"));
 }

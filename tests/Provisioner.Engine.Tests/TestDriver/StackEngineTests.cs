@@ -282,6 +282,39 @@ public sealed class StackEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task DestroyAsync_StackSharingItsPool_KeepsTheOtherStacksDisksAndTheImageTheyAreClonedFrom()
+    {
+        // One host, so both stacks' nodes share its pool.
+        using var lab = new TestDriverLab(hosts: 1);
+        var engine = lab.Engine();
+        var first = lab.Stack("- { name: a, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "lab", pool: "shared");
+        var second = lab.Stack("- { name: b, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "golden", pool: "shared", cidr: "10.241.0.0/24");
+        var up = await engine.UpAsync(first, TestContext.Current.CancellationToken);
+        await engine.UpAsync(second, TestContext.Current.CancellationToken);
+        var host = up.Nodes.Single().Host;
+
+        await engine.DestroyAsync(first, TestContext.Current.CancellationToken);
+
+        using (var pool = lab.Connection(host).LookupStoragePool("shared-pool"))
+        {
+            pool.Refresh();
+            var left = pool.ListVolumes().Select(v => { using (v) { return v.Name; } }).Order(StringComparer.Ordinal).ToList();
+            Assert.DoesNotContain(left, v => v.StartsWith("lab-", StringComparison.Ordinal));
+            Assert.Contains("golden-b-root", left);
+            Assert.Equal(2, left.Count(Core.Naming.LibvirtNames.IsGoldenVolume));
+        }
+
+        var again = await engine.PreviewAsync(second, TestContext.Current.CancellationToken);
+        Assert.All(again.Resources, r => Assert.Equal(ChangeKind.None, r.Change));
+
+        await engine.DestroyAsync(second, TestContext.Current.CancellationToken);
+        foreach (var name in lab.HostNames)
+        {
+            Assert.Null(lab.Connection(name).TryLookupStoragePool("shared-pool"));
+        }
+    }
+
+    [Fact]
     public async Task DestroyAsync_AfterUp_LeavesNothing()
     {
         var stack = _lab.Stack(ThreeControlPlanesThreeWorkers);

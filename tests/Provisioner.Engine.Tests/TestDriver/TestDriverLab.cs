@@ -92,14 +92,15 @@ public sealed class TestDriverLab : IDisposable
     }));
 
     /// <summary>A stack over the lab's hosts; <paramref name="nodes"/> is the YAML list under provisioner:nodes.</summary>
-    public StackDefinition Stack(string nodes, string name = "lab", string? extraHosts = null)
+    public StackDefinition Stack(string nodes, string name = "lab", string? extraHosts = null, string? pool = null, string cidr = "10.240.0.0/24")
     {
+        pool ??= name;
         var hosts = string.Join("\n", HostNames.Select((h, i) => $$"""
                 - name: {{h}}
                   uri: {{Uri(h)}}
                   region: {{Region}}
                   zone: z{{i + 1}}
-                  pool: { name: {{name}}-pool, path: /var/lib/provisioner/{{name}}, media: {{Media}} }
+                  pool: { name: {{pool}}-pool, path: /var/lib/provisioner/{{pool}}, media: {{Media}} }
             """));
         var yaml = $"""
             config:
@@ -108,7 +109,7 @@ public sealed class TestDriverLab : IDisposable
             {extraHosts ?? string.Empty}
               provisioner:networks:
                 - name: cluster
-                  cidr: 10.240.0.0/24
+                  cidr: {cidr}
                   mode: nat
               provisioner:image:
                 name: debian-12
@@ -119,7 +120,7 @@ public sealed class TestDriverLab : IDisposable
               provisioner:access:
                 user: ops
                 sshPublicKeys: []
-                adminCidrs: [10.240.0.0/24]
+                adminCidrs: [{cidr}]
             """;
         return StackLoader.Parse(yaml, name, "lab.yaml");
     }
