@@ -1,4 +1,5 @@
 using k8s;
+using Microsoft.Extensions.Time.Testing;
 using Provisioner.Engine.Replacement;
 
 namespace Provisioner.Engine.Tests.Replacement;
@@ -50,8 +51,10 @@ public sealed class KubernetesNodeDrainerTests : IDisposable
     {
         _api.AddPod("shop", "db-0", "w1");
         _api.RefuseEvictions = true;
-        // Long enough for several eviction rounds even when the first HTTP call (client start-up) is slow on a busy machine.
-        var drainer = new KubernetesNodeDrainer(_client, TimeProvider.System) { Timeout = TimeSpan.FromSeconds(2), PollInterval = TimeSpan.FromMilliseconds(50) };
+        // Time moves a minute each time the drainer reads it, whatever the machine's load: the deadline falls after a
+        // fixed number of eviction rounds (wall-clock deadlines failed here when the client's first call was slow).
+        var time = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromMinutes(1) };
+        var drainer = new KubernetesNodeDrainer(_client, time) { Timeout = TimeSpan.FromMinutes(3), PollInterval = TimeSpan.Zero };
 
         var error = await Assert.ThrowsAsync<DrainTimeoutException>(() => drainer.DrainAsync("w1", TestContext.Current.CancellationToken));
 
