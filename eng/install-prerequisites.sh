@@ -35,7 +35,7 @@ packages=(
 # tool itself does not, so LocalPrerequisites does not list them.
 test_packages=(
     sudo cloud-init python3-yaml libxml2-utils p7zip-full fuseiso fuse
-    socat netcat-openbsd conntrack busybox-static
+    socat netcat-openbsd conntrack busybox-static e2fsprogs
 )
 
 missing=()

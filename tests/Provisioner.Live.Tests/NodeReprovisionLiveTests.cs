@@ -27,6 +27,32 @@ namespace Provisioner.Live.Tests;
 /// </summary>
 public sealed class NodeReprovisionLiveTests : IAsyncLifetime
 {
+    /// <summary>
+    /// The disk copy is evidence only if it can be read away from the host: rebased onto the golden image the set keeps
+    /// (whose SHA-256 is the checksum its volume name carries), its root filesystem holds this node's hostname.
+    /// </summary>
+    private static async Task AssertDiskCopyReadableAsync(EvidenceCaptureResult capture, EvidenceFile disk, CancellationToken ct)
+    {
+        var backing = capture.Manifest.Files.Single(f => f.Kind == "backing-image");
+        Assert.StartsWith(capture.Manifest.BackingVolume![^12..], backing.Sha256, StringComparison.Ordinal);
+        var scratch = Directory.CreateTempSubdirectory("reprov-disk-").FullName;
+        try
+        {
+            var overlay = Path.Combine(scratch, "disk.qcow2");
+            File.Copy(Path.Combine(capture.Directory, disk.Name), overlay);
+            await LiveHost.CheckedAsync("qemu-img", ["rebase", "-u", "-F", "qcow2", "-b", Path.Combine(capture.Directory, backing.Name), overlay], ct);
+            var raw = Path.Combine(scratch, "disk.raw");
+            await LiveHost.CheckedAsync("qemu-img", ["convert", "-O", "raw", overlay, raw], ct);
+            // The image's one partition starts at sector 2048 (images/debian-12/build.sh); debugfs reads it in place.
+            var hostname = await LiveHost.CheckedAsync("debugfs", ["-R", "cat /etc/hostname", raw + "?offset=1048576"], ct);
+            Assert.Equal("node", hostname.Trim());
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
     private readonly string _suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..6];
     private readonly string _stateDir = Directory.CreateTempSubdirectory("reprov-state-").FullName;
     private readonly string _evidenceRoot;
@@ -131,6 +157,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
         }
 
         await LiveHost.CheckedAsync("qemu-img", ["check", Path.Combine(capture.Directory, disk.Name)], ct);
+        await AssertDiskCopyReadableAsync(capture, disk, ct);
         Assert.Contains(capture.Manifest.Files, f => f.Kind == "domain-xml");
         Assert.Contains(capture.Manifest.Files, f => f.Name == "metadata-quarantine.xml");
         Assert.Contains(capture.Manifest.Files, f => f.Kind == "console-log");
@@ -141,7 +168,7 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
 
         var verified = await EvidenceVerifier.VerifyAsync(capture.Directory, ct);
         Assert.True(verified.Intact, string.Join("; ", verified.Failures));
-        Console.Error.WriteLine($"live: captured {capture.Directory}: memory {memory.Bytes} B, disk qcow2 checked, manifest verifies");
+        Console.Error.WriteLine($"live: captured {capture.Directory}: memory {memory.Bytes} B, disk qcow2 checked and readable with the golden image kept beside it, manifest verifies");
 
         // A tampered file is named, by the engine and by the CLI's exit code; then put back.
         var tampered = Path.Combine(capture.Directory, "domain-live.xml");

@@ -94,13 +94,14 @@ public sealed class EvidenceCapture
         var memoryBytes = active ? (long)domain.GetInfo().MemoryBytes : 0;
         var disks = DiskPaths(domain, observed.Metadata);
         var diskSizes = disks.ToDictionary(d => d, d => DiskBytes(host.Connection, d), StringComparer.Ordinal);
-        var required = memoryBytes + diskSizes.Values.Sum() + _options.SpaceReserveBytes;
+        var backing = BackingImage(host, observed.BackingVolumeName);
+        var required = memoryBytes + diskSizes.Values.Sum() + (backing?.Bytes ?? 0) + _options.SpaceReserveBytes;
         var free = _options.FreeSpace(_options.EvidenceRoot);
         if (free < required)
         {
             throw new InsufficientEvidenceSpaceException(
                 $"not enough space for the evidence of node '{node}' under {_options.EvidenceRoot}: need {Gib(required)} " +
-                $"(memory {Gib(memoryBytes)}, disks {Gib(diskSizes.Values.Sum())}, reserve {Gib(_options.SpaceReserveBytes)}), {Gib(free)} free; nothing was written")
+                $"(memory {Gib(memoryBytes)}, disks {Gib(diskSizes.Values.Sum())}, golden image {Gib(backing?.Bytes ?? 0)}, reserve {Gib(_options.SpaceReserveBytes)}), {Gib(free)} free; nothing was written")
             {
                 RequiredBytes = required,
                 FreeBytes = free,
@@ -176,6 +177,29 @@ public sealed class EvidenceCapture
                 await CopyAsync(console, target, cancellationToken).ConfigureAwait(false);
                 files.Add(await DescribeAsync(target, "console-log", console, cancellationToken).ConfigureAwait(false));
             }
+
+            if (backing is not null)
+            {
+                // The root disk is a qcow2 overlay of the golden image: without that image the copy cannot be read. The image
+                // is immutable and shared, but it goes when the last stack in its pool does, so the set keeps its own copy;
+                // its SHA-256 in the manifest equals the checksum in its volume name's suffix.
+                step = $"golden image {backing.Value.Name}";
+                progress?.Report($"copying the golden image the disks are cloned from ({Gib(backing.Value.Bytes)})");
+                var target = Path.Combine(directory, "backing-" + SafeName(backing.Value.Name) + ".qcow2");
+                using (var pool = host.Connection.LookupStoragePool(host.Definition.Pool.Name))
+                using (var volume = pool.LookupVolume(backing.Value.Name))
+                {
+                    var stream = new FileStream(target, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = PrivateFile });
+                    await using (stream.ConfigureAwait(false))
+                    {
+                        await _options.VolumeContent.DownloadAsync(host, volume, stream, 0, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    files.Add(await DescribeAsync(target, "backing-image", volume.Path, cancellationToken).ConfigureAwait(false));
+                }
+
+                notes.Add($"the disk copies are qcow2 overlays of {Path.GetFileName(target)}; to read one elsewhere: qemu-img rebase -u -F qcow2 -b {Path.GetFileName(target)} <disk copy>");
+            }
         }
         catch (Exception e) when (e is LibvirtException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
@@ -236,6 +260,19 @@ public sealed class EvidenceCapture
         }
 
         return paths;
+    }
+
+    /// <summary>The golden image volume the node's root disk is a linked clone of, when it is still in the pool.</summary>
+    private static (string Name, long Bytes)? BackingImage(Hosts.HostSession host, string? volumeName)
+    {
+        if (volumeName is null)
+        {
+            return null;
+        }
+
+        using var pool = host.Connection.TryLookupStoragePool(host.Definition.Pool.Name);
+        using var volume = pool?.TryLookupVolume(volumeName);
+        return volume is null ? null : (volumeName, (long)volume.GetInfo().AllocationBytes);
     }
 
     private static long DiskBytes(Connection connection, string path)

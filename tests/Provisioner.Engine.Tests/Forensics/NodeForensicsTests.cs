@@ -133,9 +133,13 @@ public sealed class NodeForensicsTests : IDisposable
         var result = await new EvidenceCapture(_forensics.Options()).CaptureAsync(stack, "a", new CaptureRequest { Operator = "alice" }, null, Ct);
 
         Assert.StartsWith(Path.Combine(_forensics.EvidenceRoot, "lab", "a", "20261128T120000Z"), result.Directory, StringComparison.Ordinal);
-        Assert.Equal(["memory", "disk", "domain-xml", "domain-xml", "metadata", "metadata"], result.Manifest.Files.Select(f => f.Kind));
-        Assert.Equal(["lab-a-root"], _forensics.Disks.Downloaded);
+        Assert.Equal(["memory", "disk", "domain-xml", "domain-xml", "metadata", "metadata", "backing-image"], result.Manifest.Files.Select(f => f.Kind));
+        // The root disk is an overlay: the golden image it is cloned from is kept with it, so the copy can be read elsewhere.
+        var golden = result.Manifest.BackingVolume!;
+        Assert.Equal(new[] { "lab-a-root", golden }.Order(StringComparer.Ordinal), _forensics.Disks.Downloaded.Order(StringComparer.Ordinal));
         Assert.Equal(FakeDiskContent.ContentOf("lab-a-root"), await File.ReadAllBytesAsync(Path.Combine(result.Directory, "disk0-lab-a-root"), Ct));
+        Assert.Equal(FakeDiskContent.ContentOf(golden), await File.ReadAllBytesAsync(Path.Combine(result.Directory, $"backing-{golden}.qcow2"), Ct));
+        Assert.Contains(result.Manifest.Notes, n => n.Contains($"qemu-img rebase -u -F qcow2 -b backing-{golden}.qcow2", StringComparison.Ordinal));
         Assert.True(result.Manifest.Quarantined);
         Assert.Equal("suspected compromise", result.Manifest.Reason);
         Assert.Contains(result.Manifest.Notes, n => n.Contains("no console log", StringComparison.Ordinal));
