@@ -6,6 +6,8 @@
 #
 # Usage: images/boot-test.sh IMAGE.qcow2 [virtio|nvme] [TIMEOUT_SECONDS] [pc|q35]
 # BOOT_TEST_SERIAL_LOG=FILE keeps a copy of the guest's serial console.
+# BOOT_TEST_CPUS=N gives the guest N vCPUs (default 1, like the dev stack's nodes: under TCG each
+# vCPU is a host thread, and the test suite runs this beside other guests on two cores).
 #
 # Test tooling only: the seed is made with genisoimage here; product code has its own writer.
 # The guest gets qemu's user-mode network with restrict=on (no route off the VM; the only
@@ -98,7 +100,7 @@ case "${bus}" in
 esac
 
 log "booting ${image} (${bus} root disk, ${machine}, TCG) with SSH forwarded from 127.0.0.1:${port}"
-qemu-system-x86_64 -machine "${machine},accel=tcg" -smp 2 -m 2048 -nodefaults -display none \
+qemu-system-x86_64 -machine "${machine},accel=tcg" -smp "${BOOT_TEST_CPUS:-1}" -m 2048 -nodefaults -display none \
     -serial "file:${work}/serial.log" -monitor none \
     "${root_dev[@]}" \
     -drive "file=${work}/seed.iso,if=virtio,format=raw,readonly=on,media=cdrom" \
