@@ -88,8 +88,11 @@ public sealed partial class SshNodeReadiness : INodeReadiness
 
                 await using (session.ConfigureAwait(false))
                 {
-                    // Blocks until every cloud-init stage has run; non-zero means a module failed.
-                    var status = await session.RunAsync(ShellCommand.Create("cloud-init", "status", "--wait", "--long"), TimeSpan.FromMinutes(15), ct).ConfigureAwait(false);
+                    // Blocks until every cloud-init stage has run; non-zero means a module failed. sshd answers long
+                    // before cloud-init is done, so this wait may take most of the budget on a slow host: it gets the
+                    // whole budget (the pipeline's timeout still ends it there), not a shorter limit of its own (a
+                    // fixed 15 minutes failed nodes on a loaded CI machine that the 40-minute budget would have kept).
+                    var status = await session.RunAsync(ShellCommand.Create("cloud-init", "status", "--wait", "--long"), _budget, ct).ConfigureAwait(false);
                     if (status.ExitCode != 0)
                     {
                         throw new NodeNotReadyException(node.Name, $"cloud-init finished with errors (exit {status.ExitCode}): {Tail(status.StdOut + status.StdErr)}");
