@@ -583,7 +583,7 @@ internal sealed partial class SectionBinder(Binder binder)
     /// non-empty <c>from</c> list each; SSH's 22/tcp and a port/protocol declared twice are refused.
     /// </summary>
     /// <returns>The policies (empty when the key is absent), or <see langword="null"/> when any is invalid.</returns>
-    private System.Collections.ObjectModel.ReadOnlyCollection<PublishedPortPolicy>? PublishedPorts(ObjectReader r)
+    private IReadOnlyList<PublishedPortPolicy>? PublishedPorts(ObjectReader r)
     {
         var policies = new List<PublishedPortPolicy>();
         var ok = true;
@@ -627,7 +627,13 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("publishedPorts") || r.Node("publishedPorts") is ConfigSequence;
-        return ok ? policies.AsReadOnly() : null;
+        if (!ok)
+        {
+            return null;
+        }
+
+        // No ports: the same empty list the records default to, so nodes with and without the key stay equal.
+        return policies.Count == 0 ? Array.Empty<PublishedPortPolicy>() : policies.AsReadOnly();
     }
 
     public void Kubernetes(ConfigNode? node, string path, BoundStack stack)
