@@ -478,7 +478,21 @@ public sealed partial class StackEngine
 
     /// <summary>Sets (or clears) a node's expiry in its libvirt metadata, where every copy of the tool sees it.</summary>
     /// <exception cref="KeyNotFoundException">The stack has no such node.</exception>
-    public async Task SetExpiryAsync(StackDefinition stack, string node, DateTimeOffset? expires, CancellationToken cancellationToken)
+    public Task SetExpiryAsync(StackDefinition stack, string node, DateTimeOffset? expires, CancellationToken cancellationToken) =>
+        UpdateNodeMetadataAsync(stack, node, m => m with { Expires = expires }, cancellationToken);
+
+    /// <summary>
+    /// Records a node's own published ports in its libvirt metadata (sandboxes: their definition lives there), where
+    /// every copy of the tool sees them. Only the record: the firewall follows when the hardening is applied.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The stack has no such node.</exception>
+    public Task SetPublishedPortsAsync(StackDefinition stack, string node, IReadOnlyList<PublishedPortPolicy> ports, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        return UpdateNodeMetadataAsync(stack, node, m => m with { PublishedPorts = ports }, cancellationToken);
+    }
+
+    private async Task UpdateNodeMetadataAsync(StackDefinition stack, string node, Func<NodeMetadata, NodeMetadata> update, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stack);
         using var hosts = await OpenHostsAsync(stack, cancellationToken).ConfigureAwait(false);
@@ -487,7 +501,7 @@ public sealed partial class StackEngine
             ?? throw new KeyNotFoundException($"stack '{stack.Name}' has no node '{node}'");
         using var domain = hosts.Sessions[found.Host].Connection.LookupDomain(found.DomainName);
         var impact = domain.IsActive ? LibvirtSharp.DomainModificationImpact.Live | LibvirtSharp.DomainModificationImpact.Config : LibvirtSharp.DomainModificationImpact.Config;
-        domain.SetMetadata(ProvisionerXml.NodeNamespace, ProvisionerXml.Prefix, _options.Templates.RenderNodeMetadata(found.Metadata with { Expires = expires }).Markup, impact);
+        domain.SetMetadata(ProvisionerXml.NodeNamespace, ProvisionerXml.Prefix, _options.Templates.RenderNodeMetadata(update(found.Metadata)).Markup, impact);
     }
 
     /// <summary>Reads the stack's nodes back from libvirt, as they are, without a definition to compare with.</summary>

@@ -120,4 +120,36 @@ public sealed class SandboxCommandsTests : IDisposable
         Assert.Contains("NET_BIND_SERVICE granted automatically", run.StdErr);
         Assert.Contains("no sandbox named 'sb-none'", run.StdErr);
     }
+
+    [Theory]
+    [InlineData("10.1.2.3/24", "--allow-from: '10.1.2.3/24' is not canonical")]
+    [InlineData("10.1.2.300/24", "--allow-from: '10.1.2.300/24' is not a CIDR")]
+    public async Task Run_AllowFromNotACanonicalCidr_ExitsTwoNamingFlagAndValueBeforeConnecting(string cidr, string message)
+    {
+        var run = await Sandbox("run", "sb-aaaa", "nginx", "-p", "8080:80", "--allow-from", cidr);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.StdErr);
+        Assert.Equal(0, _lab.OpenCount);
+    }
+
+    [Fact]
+    public async Task Run_AllowFromForSshPort_ExitsTwoBeforeConnecting()
+    {
+        var run = await Sandbox("run", "sb-aaaa", "nginx", "-p", "22:2222", "--allow-from", "10.1.2.0/24");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("-p: 22/tcp is the sandbox's SSH port", run.StdErr);
+        Assert.Equal(0, _lab.OpenCount);
+    }
+
+    [Fact]
+    public async Task Run_BadPort_ExitsTwoNamingFlagBeforeConnecting()
+    {
+        var run = await Sandbox("run", "sb-aaaa", "nginx", "-p", "8080:70000", "--allow-from", "10.1.2.0/24");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("-p: '8080:70000': 70000 is not a port", run.StdErr);
+        Assert.Equal(0, _lab.OpenCount);
+    }
 }

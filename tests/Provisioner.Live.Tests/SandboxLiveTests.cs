@@ -99,6 +99,14 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
         var port = await LiveHost.CheckedAsync("bash", ["-c", Guest($"sudo docker port {container}")], ct, root);
         Assert.Contains("8000/tcp -> 127.0.0.1:8080", port, StringComparison.Ordinal);
 
+        // --allow-from opens the sandbox's firewall for the -p port to that source, and only to it: this host (the NAT
+        // network's gateway) is allowed, a network namespace on the same bridge is not.
+        var gateway = SandboxHost.Local.Cidr.Replace(".0/24", ".1", StringComparison.Ordinal);
+        var allow = await cli.RunAsync(["sandbox", "run", _sandbox, "provisioner-test/web:1", "-p", "8081:8000", "--allow-from", gateway + "/32"], ct);
+        Assert.True(allow.ExitCode == 0, allow.StdErr);
+        Assert.Contains($"opened 8081/tcp from {gateway}/32 on sandbox {_sandbox}", allow.StdOut, StringComparison.Ordinal);
+        await AssertAllowedFromHostOnlyAsync(address, 8081, ct);
+
         var list = await cli.RunAsync(["sandbox", "list", "--json"], ct);
         DateTimeOffset expires;
         using (var doc = JsonDocument.Parse(list.StdOut))
@@ -143,6 +151,45 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
             }
         }
         _sandbox = null;
+    }
+
+    /// <summary>The port answers this host and drops a second source: a namespace with its own address on the sandboxes' bridge.</summary>
+    private static async Task AssertAllowedFromHostOnlyAsync(string address, int port, CancellationToken ct)
+    {
+        var answered = false;
+        for (var attempt = 0; attempt < 10 && !answered; attempt++)
+        {
+            answered = await LiveHost.TcpConnectsAsync(address, port, TimeSpan.FromSeconds(3), ct);
+        }
+        Assert.True(answered, $"port {port} does not answer this host, which --allow-from allowed");
+
+        string bridge;
+        using (var connection = Connection.Open("qemu:///system"))
+        using (var network = connection.LookupNetwork(Core.Naming.LibvirtNames.Network(SandboxHost.StackName, "sandbox")))
+        {
+            bridge = network.BridgeName;
+        }
+
+        var suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..6];
+        string ns = "sbns" + suffix, outer = "sbv" + suffix, inner = "sbp" + suffix;
+        var other = SandboxHost.Local.Cidr.Replace(".0/24", ".250", StringComparison.Ordinal);
+        try
+        {
+            await LiveHost.CheckedAsync("ip", ["netns", "add", ns], ct);
+            await LiveHost.CheckedAsync("ip", ["link", "add", outer, "type", "veth", "peer", "name", inner], ct);
+            await LiveHost.CheckedAsync("ip", ["link", "set", inner, "netns", ns], ct);
+            await LiveHost.CheckedAsync("ip", ["link", "set", outer, "master", bridge, "up"], ct);
+            await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "addr", "add", other + "/24", "dev", inner], ct);
+            await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "link", "set", inner, "up"], ct);
+            await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"], ct);
+            var probe = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "5", "bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}"], ct);
+            Assert.True(probe.ExitCode != 0, $"port {port} answers {other}, which --allow-from did not allow");
+        }
+        finally
+        {
+            await LiveHost.RunAsync("ip", ["link", "del", outer], CancellationToken.None);
+            await LiveHost.RunAsync("ip", ["netns", "del", ns], CancellationToken.None);
+        }
     }
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

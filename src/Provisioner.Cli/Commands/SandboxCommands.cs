@@ -250,7 +250,7 @@ internal static partial class SandboxCommands
         var image = new Argument<string>("IMAGE") { Description = "Image in the sandbox, or a local image tarball (docker save) to upload and load" };
         var publish = new Option<string[]>("--publish", "-p") { Description = "HOSTPORT:CONTAINERPORT[/udp]; bound to 127.0.0.1 unless --allow-from", AllowMultipleArgumentsPerToken = false };
         var capAdd = new Option<string[]>("--cap-add") { Description = "Grant one capability (repeatable); all others stay dropped" };
-        var allowFrom = new Option<string[]>("--allow-from") { Description = "Publish on 0.0.0.0 for this source CIDR (repeatable); the firewall must allow it" };
+        var allowFrom = new Option<string[]>("--allow-from") { Description = "Let this source CIDR reach the -p ports (repeatable): recorded with the sandbox, its firewall opened to it, ports published on 0.0.0.0" };
         var writableRoot = new Option<bool>("--writable-root") { Description = "Writable root filesystem (default read-only with tmpfs /run and /tmp)" };
         var asRoot = new Option<bool>("--root") { Description = "Run as root in the container (default uid/gid 65534)" };
         var command = new Command("run", "Run a container in a sandbox with the hardened run profile") { name, image, publish, capAdd, allowFrom, writableRoot, asRoot };
@@ -277,10 +277,14 @@ internal static partial class SandboxCommands
                 output.Info("relaxed: " + relaxation);
             }
 
+            // A port the firewall can never open (SSH's) is refused here, before anything is connected to or changed.
+            var sources = profile.AllowedSources;
+            _ = SandboxPortPolicy.Union([], profile.HostPorts, sources);
             var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var stack = service.StackWith([]);
             var node = (await context.Engine.InventoryAsync(stack, token).ConfigureAwait(false)).FirstOrDefault(n => n.Name == sandboxName)
                 ?? throw new CliException($"NAME: no sandbox named '{sandboxName}'");
+            await AllowAsync(output, service, context, sandboxName, profile, sources, token).ConfigureAwait(false);
             var sandbox = (await service.ListAsync(token).ConfigureAwait(false)).First(s => s.Name == sandboxName);
             var hostKeyLine = node.Metadata.HostPublicKey ?? throw new CliException($"sandbox {sandboxName} has no pinned host key", ExitCodes.Failed);
             var address = sandbox.Address ?? throw new CliException($"sandbox {sandboxName} has no address", ExitCodes.Failed);
@@ -330,16 +334,60 @@ internal static partial class SandboxCommands
                     throw new CliException(string.Create(CultureInfo.InvariantCulture, $"docker run failed with exit code {result.ExitCode}"), ExitCodes.Failed);
                 }
 
-                if (profile.AllowFrom.Count > 0)
-                {
-                    output.Info($"note: ports are published on 0.0.0.0, but the sandbox firewall's DOCKER-USER policy still drops every source it does not list; a sandbox's port policy is fixed at creation, so {string.Join(", ", profile.AllowFrom)} reach the port only where that policy allows them");
-                }
             }
 
             return ExitCodes.Ok;
         }, ct));
         return command;
     }
+
+    /// <summary>
+    /// Opens the sandbox's firewall to <paramref name="sources"/> for the published ports (recorded with the sandbox,
+    /// hardening re-applied) and prints what was opened; a no-op when the recorded policy allows them already.
+    /// </summary>
+    private static async Task AllowAsync(
+        CliOutput output, SandboxService service, EngineContext context, string sandboxName, ContainerRunProfile profile, IReadOnlyList<Core.Stacks.Ipv4Cidr> sources, CancellationToken cancellationToken)
+    {
+        if (sources.Count == 0)
+        {
+            return;
+        }
+
+        if (profile.Ports.Count == 0)
+        {
+            output.Info("--allow-from without -p: no port is published, so nothing is opened");
+            return;
+        }
+
+        var allowed = await service.AllowAsync(sandboxName, profile.HostPorts, sources, context.Repair, cancellationToken).ConfigureAwait(false);
+        if (allowed.Opened.Count == 0)
+        {
+            output.Info($"sandbox {sandboxName} already allows {string.Join(", ", profile.HostPorts.Select(p => Describe(p.Port, p.Protocol)))} from {string.Join(", ", sources)}; firewall unchanged");
+            return;
+        }
+
+        output.Phases(allowed.Phases);
+        if (allowed.Phases.Any(p => p.Failed))
+        {
+            throw new CliException($"recorded the new port policy of sandbox {sandboxName}, but re-applying its firewall failed; repair with: provisioner sandbox audit {sandboxName} --repair", ExitCodes.Failed);
+        }
+
+        foreach (var opening in allowed.Opened)
+        {
+            var line = $"opened {opening} on sandbox {sandboxName}";
+            if (output.Json)
+            {
+                output.Info(line);
+            }
+            else
+            {
+                output.Line(line);
+            }
+        }
+    }
+
+    private static string Describe(int port, Core.Stacks.TransportProtocol protocol) =>
+        string.Create(CultureInfo.InvariantCulture, $"{port}/{protocol.ToString().ToLowerInvariant()}");
 
     private static async Task<(EngineContext Context, SandboxService Service)> OpenAsync(
         CliEnvironment environment, ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggers, CliOutput output, CancellationToken cancellationToken)

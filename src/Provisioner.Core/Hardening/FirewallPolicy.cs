@@ -118,12 +118,21 @@ public sealed record FirewallPolicy
             forward.AddRange(needs.Forward.Select(f => new ForwardAllowance(f.Source, f.Destination, f.Reason)));
         }
 
+        // The stack's published ports, then the node's own (its pool's), each checked with the path it was declared at.
         var published = new List<PublishedPortAllowance>();
-        var policies = stack.Firewall?.PublishedPorts ?? [];
+        AddPublished(published, stack.Firewall?.PublishedPorts ?? [], Path("firewall.publishedPorts"));
+        var poolIndex = stack.NodePools.ToList().FindIndex(p => p.Name == target.Node.Pool);
+        AddPublished(published, target.Node.PublishedPorts ?? [], Path($"nodes[{(poolIndex >= 0 ? poolIndex : target.Node.Name)}].publishedPorts"));
+
+        return new FirewallPolicy { Input = input.AsReadOnly(), Published = published.AsReadOnly(), Forward = forward.AsReadOnly(), PodCidr = podCidr };
+    }
+
+    private static void AddPublished(List<PublishedPortAllowance> published, IReadOnlyList<PublishedPortPolicy> policies, string listPath)
+    {
         for (var i = 0; i < policies.Count; i++)
         {
             var policy = policies[i];
-            var path = Path($"firewall.publishedPorts[{i}]");
+            var path = $"{listPath}[{i}]";
             if (policy is null)
             {
                 throw new RenderModelException(path, "is null");
@@ -140,8 +149,6 @@ public sealed record FirewallPolicy
             }
             published.Add(new PublishedPortAllowance { Protocol = policy.Protocol, Port = policy.Port, Sources = sources });
         }
-
-        return new FirewallPolicy { Input = input.AsReadOnly(), Published = published.AsReadOnly(), Forward = forward.AsReadOnly(), PodCidr = podCidr };
     }
 
     private static FirewallProtocol Protocol(KubernetesFirewallRule rule, int index) => rule.Protocol switch

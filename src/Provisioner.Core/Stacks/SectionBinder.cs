@@ -358,7 +358,7 @@ internal sealed partial class SectionBinder(Binder binder)
 
     private NodePoolDefinition? NodePool(ConfigNode item, string path, BoundStack stack)
     {
-        var r = binder.Object(item, path, ["name", "role", "cpus", "memoryMiB", "diskGiB", "diskBus", "count", "network", "host", "region"]);
+        var r = binder.Object(item, path, ["name", "role", "cpus", "memoryMiB", "diskGiB", "diskBus", "count", "network", "host", "region", "publishedPorts"]);
         if (r is null)
         {
             return null;
@@ -374,7 +374,9 @@ internal sealed partial class SectionBinder(Binder binder)
         var network = r.Name("network", ResourceName.MaxNetworkLength, required: true);
         var host = r.Name("host", ResourceName.MaxHostLength);
         var region = r.Name("region", ResourceName.MaxLength);
-        var optionalOk = (!r.Has("count") || count is not null) && (!r.Has("host") || host is not null) && (!r.Has("region") || region is not null);
+        var published = PublishedPorts(r);
+        var optionalOk = (!r.Has("count") || count is not null) && (!r.Has("host") || host is not null) && (!r.Has("region") || region is not null)
+            && published is not null;
         var failed = name is null || role is null || cpus is null || memory is null || disk is null || bus is null || network is null || !optionalOk;
         if (failed)
         {
@@ -395,6 +397,7 @@ internal sealed partial class SectionBinder(Binder binder)
                 Network = network,
                 Host = host,
                 Region = region,
+                PublishedPorts = published!,
             };
     }
 
@@ -571,6 +574,17 @@ internal sealed partial class SectionBinder(Binder binder)
             return node is null ? FirewallSettings.Default : null;
         }
 
+        var policies = PublishedPorts(r);
+        return policies is null ? null : new FirewallSettings { PublishedPorts = policies };
+    }
+
+    /// <summary>
+    /// A <c>publishedPorts</c> list (stack-level firewall or one node pool): port, protocol (default tcp) and a
+    /// non-empty <c>from</c> list each; SSH's 22/tcp and a port/protocol declared twice are refused.
+    /// </summary>
+    /// <returns>The policies (empty when the key is absent), or <see langword="null"/> when any is invalid.</returns>
+    private IReadOnlyList<PublishedPortPolicy>? PublishedPorts(ObjectReader r)
+    {
         var policies = new List<PublishedPortPolicy>();
         var ok = true;
         foreach (var (item, itemPath) in r.List("publishedPorts") ?? [])
@@ -613,7 +627,13 @@ internal sealed partial class SectionBinder(Binder binder)
         }
 
         ok &= !r.Has("publishedPorts") || r.Node("publishedPorts") is ConfigSequence;
-        return ok ? new FirewallSettings { PublishedPorts = policies.AsReadOnly() } : null;
+        if (!ok)
+        {
+            return null;
+        }
+
+        // No ports: the same empty list the records default to, so nodes with and without the key stay equal.
+        return policies.Count == 0 ? Array.Empty<PublishedPortPolicy>() : policies.AsReadOnly();
     }
 
     public void Kubernetes(ConfigNode? node, string path, BoundStack stack)

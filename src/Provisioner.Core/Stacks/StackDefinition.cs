@@ -228,6 +228,12 @@ public sealed record NodePoolDefinition
 
     /// <summary>Region overriding the stack's placement region, or <see langword="null"/>.</summary>
     public string? Region { get; init; }
+
+    /// <summary>
+    /// Published ports every node of the pool opens in addition to the stack's <see cref="FirewallSettings.PublishedPorts"/>
+    /// (<c>provisioner:nodes[i].publishedPorts</c>); a port/protocol may be declared in only one of the two places.
+    /// </summary>
+    public IReadOnlyList<PublishedPortPolicy> PublishedPorts { get; init; } = [];
 }
 
 /// <summary>One node (VM) after pool expansion.</summary>
@@ -265,6 +271,12 @@ public sealed record NodeDefinition
 
     /// <summary>Region override, or <see langword="null"/> for the stack's placement region.</summary>
     public string? Region { get; init; }
+
+    /// <summary>
+    /// The node's own published ports (its pool's <see cref="NodePoolDefinition.PublishedPorts"/>), opened in addition
+    /// to the stack's. Guest configuration: not part of the <see cref="NodeDefinitionHash"/>, changed in place.
+    /// </summary>
+    public IReadOnlyList<PublishedPortPolicy> PublishedPorts { get; init; } = [];
 
     /// <summary>Memory in bytes.</summary>
     public ulong MemoryBytes => (ulong)MemoryMiB * 1024 * 1024;

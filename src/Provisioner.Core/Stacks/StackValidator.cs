@@ -15,6 +15,7 @@ internal sealed class StackValidator(Binder binder)
         CheckNetworks(stack);
         var nodes = ExpandNodes(stack);
         CheckPools(stack);
+        CheckPublishedPorts(stack);
         CheckPlacementRegion(stack);
         CheckRegions(stack);
         CheckCapacity(stack);
@@ -124,6 +125,7 @@ internal sealed class StackValidator(Binder binder)
                         Network = pool.Network,
                         Host = pool.Host,
                         Region = pool.Region,
+                        PublishedPorts = pool.PublishedPorts,
                     },
                     path,
                     location));
@@ -151,6 +153,27 @@ internal sealed class StackValidator(Binder binder)
             if (host is not null && !stack.HostNames.Contains(host))
             {
                 binder.Error($"{path}.host", location, $"'{host}' is not a declared host (declared: {List(stack.HostNames)})");
+            }
+        }
+    }
+
+    /// <summary>A node's own port may not repeat one of the stack's: two 'from' lists for one port would be ambiguous.</summary>
+    private void CheckPublishedPorts(BoundStack stack)
+    {
+        var stackPorts = stack.Firewall?.PublishedPorts ?? [];
+        foreach (var (pool, path, location) in stack.Pools)
+        {
+            for (var i = 0; i < pool.PublishedPorts.Count; i++)
+            {
+                var own = pool.PublishedPorts[i];
+                var index = stackPorts.ToList().FindIndex(p => p.Port == own.Port && p.Protocol == own.Protocol);
+                if (index >= 0)
+                {
+                    binder.Error(
+                        $"{path}.publishedPorts[{i}].port",
+                        location,
+                        $"{own.Port}/{own.Protocol.ToString().ToLowerInvariant()} is also declared at {StackLoader.Key("firewall")}.publishedPorts[{index}].port; declare it in one place and merge the 'from' lists");
+                }
             }
         }
     }

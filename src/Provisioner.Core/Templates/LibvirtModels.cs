@@ -156,6 +156,12 @@ internal static class LibvirtModels
             ["host_key"] = metadata.HostPublicKey,
             ["root_disk"] = metadata.RootDiskPath,
             ["root_disk_bus"] = metadata.RootDiskBus,
+            ["published_ports"] = (metadata.PublishedPorts ?? []).Select(p => new ScriptObject
+            {
+                ["port"] = p.Port,
+                ["protocol"] = p.Protocol == Stacks.TransportProtocol.Udp ? "udp" : "tcp",
+                ["from"] = p.From.Select(c => c.ToString()).ToList(),
+            }).ToList(),
         };
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
+using Provisioner.Core.Stacks;
 
 namespace Provisioner.Core.Templates;
 
@@ -47,6 +48,13 @@ public sealed record NodeMetadata
     public string? RootDiskBus { get; init; }
 
     /// <summary>
+    /// The node's own published ports, for nodes whose definition lives in libvirt rather than in a stack file
+    /// (sandboxes): recorded here like <see cref="Expires"/>, so every copy of the tool rebuilds the same firewall.
+    /// Empty for nodes of stack files, whose ports are declared there.
+    /// </summary>
+    public IReadOnlyList<PublishedPortPolicy> PublishedPorts { get; init; } = [];
+
+    /// <summary>
     /// Reads the block back from XML: either as virDomainGetMetadata returns it (an unqualified
     /// <c>&lt;node&gt;</c>), or from domain XML or any element containing the block, where elements are
     /// matched by <see cref="ProvisionerXml.NodeNamespace"/>, not by prefix.
@@ -67,7 +75,46 @@ public sealed record NodeMetadata
             HostPublicKey = MetadataXml.Optional(root, "host-key"),
             RootDiskPath = MetadataXml.Optional(root, "root-disk"),
             RootDiskBus = MetadataXml.Optional(root, "root-disk-bus"),
+            PublishedPorts = ParsePublishedPorts(root),
         };
+    }
+
+    private static IReadOnlyList<PublishedPortPolicy> ParsePublishedPorts(XElement root)
+    {
+        var ns = root.Name.Namespace;
+        var ports = new List<PublishedPortPolicy>();
+        foreach (var element in root.Elements(ns + "published-port"))
+        {
+            var portText = MetadataXml.Required(element, "port");
+            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                throw new FormatException($"metadata <published-port><port> '{portText}' is not a port (1-65535)");
+            }
+            var protocol = MetadataXml.Required(element, "protocol") switch
+            {
+                "tcp" => TransportProtocol.Tcp,
+                "udp" => TransportProtocol.Udp,
+                var other => throw new FormatException($"metadata <published-port><protocol> '{other}' is not tcp or udp"),
+            };
+            var from = new List<Ipv4Cidr>();
+            foreach (var source in element.Elements(ns + "from"))
+            {
+                from.Add(Ipv4Cidr.TryParse(source.Value, out var cidr, out var error)
+                    ? cidr
+                    : throw new FormatException($"metadata <published-port><from> '{source.Value}' is not an IPv4 CIDR: {error}"));
+            }
+            if (from.Count == 0)
+            {
+                throw new FormatException($"metadata <published-port> {port}/{protocol.ToString().ToLowerInvariant()} has no <from>");
+            }
+            ports.Add(new PublishedPortPolicy { Port = port, Protocol = protocol, From = from.AsReadOnly() });
+        }
+        if (ports.Count == 0)
+        {
+            // The same empty list a metadata record gets by default, so records without ports stay equal.
+            return Array.Empty<PublishedPortPolicy>();
+        }
+        return ports.AsReadOnly();
     }
 
     internal void Validate(string path)
@@ -77,6 +124,22 @@ public sealed record NodeMetadata
         Check.Text($"{path}.role", Role);
         Check.Text($"{path}.definitionHash", DefinitionHash);
         Check.Text($"{path}.hostKeyFingerprint", HostKeyFingerprint);
+        for (var i = 0; i < (PublishedPorts?.Count ?? 0); i++)
+        {
+            var port = PublishedPorts![i] ?? throw new RenderModelException($"{path}.publishedPorts[{i}]", "is null");
+            if (port.Port is < 1 or > 65535)
+            {
+                throw new RenderModelException($"{path}.publishedPorts[{i}].port", $"'{port.Port}' is not a port (1-65535)");
+            }
+            if (port.Protocol is not (TransportProtocol.Tcp or TransportProtocol.Udp))
+            {
+                throw new RenderModelException($"{path}.publishedPorts[{i}].protocol", $"'{(int)port.Protocol}' is not tcp or udp");
+            }
+            if (port.From is null || port.From.Count == 0)
+            {
+                throw new RenderModelException($"{path}.publishedPorts[{i}].from", "is empty");
+            }
+        }
         if (Expires is { } expires && expires <= Created)
         {
             throw new RenderModelException($"{path}.expires", $"'{MetadataXml.FormatTime(expires)}' is not after created '{MetadataXml.FormatTime(Created)}'");

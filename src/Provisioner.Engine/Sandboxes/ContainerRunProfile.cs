@@ -99,13 +99,28 @@ public sealed partial record ContainerRunProfile
         {
             if (!Core.Stacks.Ipv4Cidr.TryParse(cidr, out _, out var error))
             {
-                throw new SandboxInputException($"--allow-from: '{cidr}' is not an IPv4 CIDR: {error}");
+                throw new SandboxInputException($"--allow-from: '{cidr}' {error}");
             }
         }
 
         if (Name is not null && !Core.Naming.ResourceName.IsValid(Name))
         {
             throw new SandboxInputException($"--container-name: '{Name}' is not a valid name ({Core.Naming.ResourceName.Pattern})");
+        }
+    }
+
+    /// <summary>The ports as published on the sandbox (host port and protocol), which its firewall policy is about.</summary>
+    public IReadOnlyList<(int Port, Core.Stacks.TransportProtocol Protocol)> HostPorts =>
+        [.. Ports.Select(p => (p.HostPort, p.Protocol == "udp" ? Core.Stacks.TransportProtocol.Udp : Core.Stacks.TransportProtocol.Tcp)).Distinct()];
+
+    /// <summary>The <c>--allow-from</c> sources, parsed (call <see cref="Validate"/> first).</summary>
+    /// <exception cref="SandboxInputException">A source is not a canonical IPv4 CIDR.</exception>
+    public IReadOnlyList<Core.Stacks.Ipv4Cidr> AllowedSources
+    {
+        get
+        {
+            Validate();
+            return [.. AllowFrom.Select(Core.Stacks.Ipv4Cidr.Parse).Distinct()];
         }
     }
 
@@ -173,7 +188,7 @@ public sealed partial record ContainerRunProfile
 
         if (AllowFrom.Count > 0)
         {
-            list.Add($"--allow-from {string.Join(", ", AllowFrom)}: published ports bind to 0.0.0.0, not 127.0.0.1; the sandbox firewall policy must allow these sources");
+            list.Add($"--allow-from {string.Join(", ", AllowFrom)}: published ports bind to 0.0.0.0, not 127.0.0.1, and the sandbox's firewall lets these sources (only) reach them");
         }
 
         return list;

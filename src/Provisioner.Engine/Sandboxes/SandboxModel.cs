@@ -104,6 +104,12 @@ public sealed record SandboxSpec
     /// <summary>Disk bus as observed (kept so existing sandboxes are not replaced).</summary>
     public Core.Stacks.DiskBus DiskBus { get; init; } = Core.Stacks.DiskBus.Virtio;
 
+    /// <summary>
+    /// The sandbox's published ports and who may reach them, as recorded in its libvirt metadata; emitted as the
+    /// node's <c>publishedPorts</c>, so its firewall opens exactly these. Empty: every published port is dropped.
+    /// </summary>
+    public IReadOnlyList<Core.Stacks.PublishedPortPolicy> PublishedPorts { get; init; } = [];
+
     /// <summary>Checks the name and sizes; every problem names its flag and value.</summary>
     /// <exception cref="SandboxInputException">Something is out of range.</exception>
     public void Validate()
@@ -267,6 +273,93 @@ public static partial class SandboxTtl
 
     [GeneratedRegex(@"^(?:(?<d>[0-9]{1,6})d)?(?:(?<h>[0-9]{1,6})h)?(?:(?<m>[0-9]{1,6})m)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
+}
+
+/// <summary>One source newly allowed to reach one published port of a sandbox.</summary>
+/// <param name="Port">The port as published on the sandbox.</param>
+/// <param name="Protocol">Its protocol.</param>
+/// <param name="Source">The source network now allowed.</param>
+public sealed record PortOpening(int Port, Core.Stacks.TransportProtocol Protocol, Core.Stacks.Ipv4Cidr Source)
+{
+    /// <summary><c>8080/tcp from 10.1.2.0/24</c>.</summary>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Port}/{Protocol.ToString().ToLowerInvariant()} from {Source}");
+}
+
+/// <summary>What <see cref="SandboxService.AllowAsync"/> did.</summary>
+public sealed record SandboxAllowResult
+{
+    /// <summary>Sources newly allowed, per port (empty: the recorded policy allowed everything already, nothing changed).</summary>
+    public required IReadOnlyList<PortOpening> Opened { get; init; }
+
+    /// <summary>The sandbox's whole recorded policy afterwards.</summary>
+    public required IReadOnlyList<Core.Stacks.PublishedPortPolicy> Policy { get; init; }
+
+    /// <summary>What re-applying the hardening did (empty when nothing was opened).</summary>
+    public IReadOnlyList<Phases.StackPhaseResult> Phases { get; init; } = [];
+}
+
+/// <summary>Sandbox port policies: what <c>sandbox run -p … --allow-from …</c> adds to the recorded ones.</summary>
+public static class SandboxPortPolicy
+{
+    /// <summary>
+    /// The union of <paramref name="current"/> and every (port, source) pair asked for. Sources already allowed,
+    /// also by a wider network, are kept as they are; nothing recorded is ever dropped.
+    /// </summary>
+    /// <param name="current">The recorded policy.</param>
+    /// <param name="ports">Ports as published on the sandbox (<c>-p</c>'s host port and protocol).</param>
+    /// <param name="sources">Sources to allow (<c>--allow-from</c>).</param>
+    /// <returns>The new policy and what it opens beyond <paramref name="current"/>.</returns>
+    /// <exception cref="SandboxInputException">A port is SSH's 22/tcp, which only the admin networks may reach.</exception>
+    public static (IReadOnlyList<Core.Stacks.PublishedPortPolicy> Policy, IReadOnlyList<PortOpening> Opened) Union(
+        IReadOnlyList<Core.Stacks.PublishedPortPolicy> current,
+        IReadOnlyList<(int Port, Core.Stacks.TransportProtocol Protocol)> ports,
+        IReadOnlyList<Core.Stacks.Ipv4Cidr> sources)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(ports);
+        ArgumentNullException.ThrowIfNull(sources);
+        var policy = current.ToList();
+        var opened = new List<PortOpening>();
+        foreach (var (port, protocol) in ports.Distinct())
+        {
+            if (port is < 1 or > 65535)
+            {
+                throw new SandboxInputException(string.Create(CultureInfo.InvariantCulture, $"-p: {port} is not a port (1-65535)"));
+            }
+
+            if (port == 22 && protocol == Core.Stacks.TransportProtocol.Tcp)
+            {
+                throw new SandboxInputException("-p: 22/tcp is the sandbox's SSH port, which only its admin networks may reach; publish the container on another port");
+            }
+
+            var index = policy.FindIndex(p => p.Port == port && p.Protocol == protocol);
+            var from = index >= 0 ? policy[index].From.ToList() : [];
+            foreach (var source in sources.Distinct())
+            {
+                if (!from.Any(f => Covers(f, source)))
+                {
+                    from.Add(source);
+                    opened.Add(new PortOpening(port, protocol, source));
+                }
+            }
+
+            var updated = new Core.Stacks.PublishedPortPolicy { Port = port, Protocol = protocol, From = from.AsReadOnly() };
+            if (index >= 0)
+            {
+                policy[index] = updated;
+            }
+            else if (from.Count > 0)
+            {
+                policy.Add(updated);
+            }
+        }
+
+        return (opened.Count == 0 ? current : policy.AsReadOnly(), opened.AsReadOnly());
+    }
+
+    private static bool Covers(Core.Stacks.Ipv4Cidr wide, Core.Stacks.Ipv4Cidr narrow) =>
+        wide.PrefixLength <= narrow.PrefixLength && wide.Contains(narrow.Network);
 }
 
 /// <summary>Which sandboxes are due for removal.</summary>

@@ -82,6 +82,12 @@ public sealed partial class SandboxService
         try
         {
             var result = await _engine.UpAsync(stack, new UpOptions { ExpiryFor = node => node == name ? expires : null, PhaseNodes = [name] }, cancellationToken).ConfigureAwait(false);
+            if (request.Spec.PublishedPorts.Count > 0)
+            {
+                // The hardening just applied already opened them; the record makes every later run keep them open.
+                await _engine.SetPublishedPortsAsync(stack, name, request.Spec.PublishedPorts, cancellationToken).ConfigureAwait(false);
+            }
+
             var node = result.Nodes.FirstOrDefault(n => n.Name == name)
                 ?? throw new SandboxOperationException($"sandbox {name} is missing after up");
             return ToSandbox(node) with { Phases = result.Phases };
@@ -125,6 +131,47 @@ public sealed partial class SandboxService
         }
 
         return await _engine.RunPhasesAsync(StackWith(specs), phases, [name], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Lets <paramref name="sources"/> reach <paramref name="ports"/> of a sandbox: when its recorded policy does not
+    /// allow each pair already, records the union in its libvirt metadata (nothing allowed before is dropped) and
+    /// re-applies its hardening with <paramref name="repair"/>, so its firewall opens exactly what is recorded.
+    /// </summary>
+    /// <param name="name">The sandbox.</param>
+    /// <param name="ports">Ports as published on the sandbox (host port and protocol).</param>
+    /// <param name="sources">Source networks to allow.</param>
+    /// <param name="repair">The phase that applies the hardening (the one <c>sandbox audit --repair</c> runs).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <exception cref="SandboxInputException">No such sandbox, or a port cannot be published (SSH's 22/tcp); nothing changed.</exception>
+    public async Task<SandboxAllowResult> AllowAsync(
+        string name,
+        IReadOnlyList<(int Port, TransportProtocol Protocol)> ports,
+        IReadOnlyList<Ipv4Cidr> sources,
+        Phases.IStackPhase repair,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repair);
+        var specs = await CurrentAsync(cancellationToken).ConfigureAwait(false);
+        var spec = specs.FirstOrDefault(s => s.Name == name)
+            ?? throw new SandboxInputException($"NAME: no sandbox named '{name}'");
+        var (policy, opened) = SandboxPortPolicy.Union(spec.PublishedPorts, ports, sources);
+        if (opened.Count == 0)
+        {
+            return new SandboxAllowResult { Opened = [], Policy = policy };
+        }
+
+        // Checked as a whole stack before anything is recorded, so a policy the loader refuses is never stored.
+        var updated = specs.Select(s => s.Name == name ? s with { PublishedPorts = policy } : s).ToList();
+        var stack = StackWith(updated);
+        await _engine.SetPublishedPortsAsync(stack, name, policy, cancellationToken).ConfigureAwait(false);
+        foreach (var opening in opened)
+        {
+            LogOpened(_logger, name, opening);
+        }
+
+        var phases = await _engine.RunPhasesAsync(stack, [repair], [name], cancellationToken).ConfigureAwait(false);
+        return new SandboxAllowResult { Opened = opened, Policy = policy, Phases = phases };
     }
 
     /// <summary>Removes one sandbox and everything it owns; the last one takes the network and pool with it.</summary>
@@ -217,6 +264,9 @@ public sealed partial class SandboxService
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Sandbox {Name} did not boot ({Reason}); removing it")]
     private static partial void LogRemovingFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "Sandbox {Name}: opened {Opening}")]
+    private static partial void LogOpened(ILogger logger, string name, PortOpening opening);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Reaped sandbox {Name} (expired {Expires})")]
     private static partial void LogReaped(ILogger logger, string name, DateTimeOffset? expires);

@@ -39,7 +39,7 @@ public static class SandboxStackBuilder
             yaml.AppendLine("  provisioner:nodes:");
             foreach (var s in specs)
             {
-                yaml.AppendLine(inv, $"    - {{ name: {Quote(s.Name)}, role: sandbox, cpus: {s.Cpus}, memoryMiB: {s.MemoryMiB}, diskGiB: {s.DiskGiB}, diskBus: {s.DiskBus.ToString().ToLowerInvariant()}, network: sandbox }}");
+                yaml.AppendLine(inv, $"    - {{ name: {Quote(s.Name)}, role: sandbox, cpus: {s.Cpus}, memoryMiB: {s.MemoryMiB}, diskGiB: {s.DiskGiB}, diskBus: {s.DiskBus.ToString().ToLowerInvariant()}, network: sandbox{PublishedPorts(s.PublishedPorts)} }}");
             }
         }
 
@@ -66,7 +66,22 @@ public static class SandboxStackBuilder
             MemoryMiB = n.MemoryMiB,
             DiskGiB = n.RootDiskCapacityBytes is { } bytes ? (int)(bytes / (1024UL * 1024 * 1024)) : SandboxSpec.DefaultDiskGiB,
             DiskBus = n.DiskBus ?? DiskBus.Virtio,
+            PublishedPorts = n.Metadata.PublishedPorts,
         })];
+    }
+
+    // The node's own ports as a flow sequence; ports and CIDRs are typed values, quoted anyway like every other value.
+    private static string PublishedPorts(IReadOnlyList<PublishedPortPolicy> ports)
+    {
+        if (ports.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var items = ports.Select(p => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{{ port: {p.Port}, protocol: {(p.Protocol == TransportProtocol.Udp ? "udp" : "tcp")}, from: [{string.Join(", ", p.From.Select(c => Quote(c.ToString())))}] }}"));
+        return $", publishedPorts: [{string.Join(", ", items)}]";
     }
 
     // Single-quoted YAML scalar: the only escape is doubling the quote.

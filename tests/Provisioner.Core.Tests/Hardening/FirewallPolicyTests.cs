@@ -35,6 +35,33 @@ public sealed class FirewallPolicyTests
     }
 
     [Fact]
+    public void For_NodeWithOwnPorts_AddsThemAfterTheStacks()
+    {
+        var stack = HardeningSamples.SandboxWithNodePorts();
+
+        var edge = Policy(stack, "edge");
+        var box = Policy(stack, "box");
+
+        Assert.Equal([8080, 9000, 5353, 443, 8443], edge.Published.Select(p => p.Port));
+        Assert.True(edge.Published[3].AnySource);
+        Assert.Equal([C("10.1.2.0/24"), C("198.51.100.0/24")], edge.Published[4].Sources);
+        Assert.Equal([8080, 9000, 5353], box.Published.Select(p => p.Port));
+    }
+
+    [Fact]
+    public void For_NodePortAlsoOnStack_IsRefusedWithTheNodesPath()
+    {
+        var stack = HardeningSamples.SandboxWithNodePorts();
+        var pools = stack.NodePools.ToList();
+        pools[1] = pools[1] with { PublishedPorts = [new PublishedPortPolicy { Port = 9000, Protocol = TransportProtocol.Tcp, From = [C("10.0.0.0/8")] }] };
+        var nodes = stack.Nodes.Select(n => n.Name == "edge" ? n with { PublishedPorts = pools[1].PublishedPorts } : n).ToList();
+
+        var e = Assert.Throws<RenderModelException>(() => HardeningSamples.Render(stack with { NodePools = pools, Nodes = nodes }, "edge"));
+
+        Assert.Equal("provisioner:nodes[1].publishedPorts[0].port", e.FieldPath);
+    }
+
+    [Fact]
     public void For_ControlPlane_OpensTheClustersPortsToTheirSourcesOnly()
     {
         var stack = HardeningSamples.Cluster();

@@ -24,13 +24,15 @@ public sealed class HardeningGoldenTests
         { "cluster", "cp-1", HardeningPaths.DockerUserRules },
         { "cluster", "worker-2", HardeningPaths.Ruleset },
         { "vip", "cp-2", HardeningPaths.Ruleset },
+        { "sandbox-ports", "edge", HardeningPaths.Ruleset },
+        { "sandbox-ports", "edge", HardeningPaths.DockerUserRules },
     };
 
     [Theory]
     [MemberData(nameof(Files))]
     public void Render_File_MatchesGoldenFile(string stack, string node, string path)
     {
-        var bundle = HardeningSamples.Render(stack switch { "sandbox" => HardeningSamples.Sandbox(), "vip" => HardeningSamples.ClusterWithVip(), _ => HardeningSamples.Cluster() }, node);
+        var bundle = HardeningSamples.Render(stack switch { "sandbox" => HardeningSamples.Sandbox(), "sandbox-ports" => HardeningSamples.SandboxWithNodePorts(), "vip" => HardeningSamples.ClusterWithVip(), _ => HardeningSamples.Cluster() }, node);
 
         var file = bundle.FindFile(path);
 

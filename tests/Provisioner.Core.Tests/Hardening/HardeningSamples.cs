@@ -101,6 +101,32 @@ internal static class HardeningSamples
             version: "1.34.2"
         """;
 
+    /// <summary>
+    /// The sandbox stack with a second node that opens 443/tcp to everyone and 8080/tcp to one more network on top
+    /// of the stack's ports: a node's own ports come after the stack's.
+    /// </summary>
+    public static StackDefinition SandboxWithNodePorts() => StackLoader.Parse(
+        SandboxYaml.Replace("""
+              network: net
+          provisioner:placement:
+        """, """
+              network: net
+            - name: edge
+              role: sandbox
+              cpus: 1
+              memoryMiB: 1024
+              diskGiB: 4
+              network: net
+              publishedPorts:
+                - port: 443
+                  from: [0.0.0.0/0]
+                - port: 8443
+                  from: [10.1.2.0/24, 198.51.100.0/24]
+          provisioner:placement:
+        """, StringComparison.Ordinal),
+        "dev",
+        "sandbox.yaml");
+
     public static TemplateRenderer Templates() => TemplateRenderer.CreateDefault();
 
     public static HardeningRenderer Renderer() => new(Templates());

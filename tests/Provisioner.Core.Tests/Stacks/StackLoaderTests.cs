@@ -522,6 +522,76 @@ public sealed class StackLoaderTests
         Assert.Equal(2, policy.From.Count);
     }
 
+    private const string TwoPools = """
+        - name: web
+          role: worker
+          cpus: 1
+          memoryMiB: 1024
+          diskGiB: 4
+          network: net
+        - name: edge
+          role: worker
+          count: 2
+          cpus: 1
+          memoryMiB: 1024
+          diskGiB: 4
+          network: net
+          publishedPorts: PORTS
+        """;
+
+    [Fact]
+    public void Parse_NodePublishedPorts_GoToEveryNodeOfThePoolOnly()
+    {
+        var stack = Load(("nodes", TwoPools.Replace("PORTS", "[{port: 443, from: [0.0.0.0/0]}, {port: 5353, protocol: udp, from: [10.9.0.0/16]}]", StringComparison.Ordinal)));
+
+        Assert.Empty(stack.FindNode("web")!.PublishedPorts);
+        Assert.All(["edge-1", "edge-2"], name =>
+        {
+            var ports = stack.FindNode(name)!.PublishedPorts;
+            Assert.Equal([443, 5353], ports.Select(p => p.Port));
+            Assert.Equal(TransportProtocol.Tcp, ports[0].Protocol);
+            Assert.Equal(TransportProtocol.Udp, ports[1].Protocol);
+            Assert.Equal([Ipv4Cidr.Parse("10.9.0.0/16")], ports[1].From);
+        });
+        Assert.Empty(stack.Firewall.PublishedPorts);
+    }
+
+    [Fact]
+    public void Parse_NodePublishedPorts_ValidatedLikeTheStacksWithFullPaths()
+    {
+        var errors = Errors(("nodes", TwoPools.Replace("PORTS", """
+
+                    - {port: 0, from: [10.0.0.0/8]}
+                    - {port: 8080, protocol: sctp, from: [10.0.0.0/8]}
+                    - {port: 8081, from: []}
+                    - {port: 22, from: [10.0.0.0/8]}
+                    - {port: 8082, from: [10.0.0.300/8]}
+                    - {port: 8083, from: [10.0.0.1/8]}
+                    - {port: 8084, from: [10.0.0.0/8]}
+                    - {port: 8084, from: [10.0.0.0/8]}
+            """.TrimEnd(), StringComparison.Ordinal)));
+
+        Single(errors, "provisioner:nodes[1].publishedPorts[0].port", "0 is out of range 1-65535");
+        Single(errors, "provisioner:nodes[1].publishedPorts[1].protocol", "'sctp' is not one of tcp, udp");
+        Single(errors, "provisioner:nodes[1].publishedPorts[2].from", "is empty");
+        Single(errors, "provisioner:nodes[1].publishedPorts[3].port", "22/tcp is SSH");
+        Single(errors, "provisioner:nodes[1].publishedPorts[4].from[0]", "'10.0.0.300/8'");
+        Single(errors, "provisioner:nodes[1].publishedPorts[5].from[0]", "host bits are set");
+        Single(errors, "provisioner:nodes[1].publishedPorts[7].port", "8084/tcp has a policy already");
+    }
+
+    [Fact]
+    public void Parse_PortOnStackAndNode_IsAnErrorNamingBothPaths()
+    {
+        var errors = Errors(
+            ("nodes", TwoPools.Replace("PORTS", "[{port: 8080, from: [10.0.0.0/8]}, {port: 8080, protocol: udp, from: [10.0.0.0/8]}]", StringComparison.Ordinal)),
+            ("firewall", "publishedPorts: [{port: 9000, from: [10.0.0.0/8]}, {port: 8080, from: [192.0.2.0/24]}]"));
+
+        var error = Assert.Single(errors);
+        Assert.Equal("provisioner:nodes[1].publishedPorts[0].port", error.Path);
+        Assert.Contains("8080/tcp is also declared at provisioner:firewall.publishedPorts[1].port", error.Message);
+    }
+
     [Fact]
     public void Parse_RuntimeOverrides_NeedKeyValueAndReason()
     {

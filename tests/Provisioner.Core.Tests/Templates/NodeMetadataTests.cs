@@ -1,5 +1,8 @@
 using System.Xml.Linq;
 using Provisioner.Core.Templates;
+using Ipv4Cidr = Provisioner.Core.Stacks.Ipv4Cidr;
+using PublishedPortPolicy = Provisioner.Core.Stacks.PublishedPortPolicy;
+using TransportProtocol = Provisioner.Core.Stacks.TransportProtocol;
 
 namespace Provisioner.Core.Tests.Templates;
 
@@ -11,6 +14,47 @@ public sealed class NodeMetadataTests
         {
             Expires = Samples.Created.AddHours(2),
         }).Markup + "\n");
+
+    [Fact]
+    public void RenderNodeMetadata_WithPublishedPorts_MatchesGoldenFileAndRoundTrips()
+    {
+        var metadata = Samples.NodeMetadata() with
+        {
+            Role = "sandbox",
+            PublishedPorts =
+            [
+                new PublishedPortPolicy { Port = 8080, Protocol = TransportProtocol.Tcp, From = [Ipv4Cidr.Parse("10.1.2.0/24"), Ipv4Cidr.Parse("192.0.2.7/32")] },
+                new PublishedPortPolicy { Port = 5353, Protocol = TransportProtocol.Udp, From = [Ipv4Cidr.Parse("0.0.0.0/0")] },
+            ],
+        };
+
+        var markup = Samples.Renderer().RenderNodeMetadata(metadata).Markup;
+        var parsed = NodeMetadata.Parse(markup);
+        var inDomain = NodeMetadata.Parse(Samples.Renderer().RenderDomain(Samples.Domain(DomainType.Qemu, DiskBus.Virtio) with { Metadata = metadata }));
+
+        Golden.AssertMatches("node-metadata-published-ports.out.xml", markup + "\n");
+        foreach (var read in new[] { parsed, inDomain })
+        {
+            Assert.Equal(metadata with { PublishedPorts = [] }, read with { PublishedPorts = [] });
+            Assert.Equal([(8080, TransportProtocol.Tcp), (5353, TransportProtocol.Udp)], read.PublishedPorts.Select(p => (p.Port, p.Protocol)));
+            Assert.Equal(metadata.PublishedPorts[0].From, read.PublishedPorts[0].From);
+            Assert.Equal(metadata.PublishedPorts[1].From, read.PublishedPorts[1].From);
+        }
+    }
+
+    [Theory]
+    [InlineData("<port>0</port><protocol>tcp</protocol><from>10.0.0.0/8</from>", "not a port")]
+    [InlineData("<port>80</port><protocol>sctp</protocol><from>10.0.0.0/8</from>", "not tcp or udp")]
+    [InlineData("<port>80</port><protocol>tcp</protocol><from>10.0.0.1/8</from>", "not an IPv4 CIDR")]
+    [InlineData("<port>80</port><protocol>tcp</protocol>", "has no <from>")]
+    public void Parse_BadPublishedPort_IsRefused(string inner, string fragment)
+    {
+        var xml = $"<node><stack>s</stack><name>n</name><role>sandbox</role><definition-hash>h</definition-hash><created>2026-01-02T03:04:05Z</created><host-key-fingerprint>f</host-key-fingerprint><published-port>{inner}</published-port></node>";
+
+        var e = Assert.Throws<FormatException>(() => NodeMetadata.Parse(xml));
+
+        Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void RenderNodeMetadata_ForSetMetadata_IsUnqualifiedNode()

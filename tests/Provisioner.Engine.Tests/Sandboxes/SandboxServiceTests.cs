@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using Provisioner.Core.Stacks;
+using Provisioner.Engine.Access;
+using Provisioner.Engine.Phases;
 using Provisioner.Engine.Sandboxes;
 using Provisioner.Engine.Tests.TestDriver;
 
@@ -15,7 +19,11 @@ public sealed class SandboxServiceTests : IDisposable
         Directory.Delete(_lockDir, recursive: true);
     }
 
-    private SandboxService Service() => new(_lab.Engine(), SandboxHost.Local with { Uri = _lab.Uri(_lab.HostNames[0]) }, _lab.Time);
+    private SandboxService Service() => new(_lab.Engine(o => o with { Access = new NoAccess() }), SandboxHost.Local with { Uri = _lab.Uri(_lab.HostNames[0]) }, _lab.Time);
+
+    private static Ipv4Cidr C(string text) => Ipv4Cidr.Parse(text);
+
+    private static readonly (int, TransportProtocol)[] Http = [(8080, TransportProtocol.Tcp)];
 
     private static SandboxRequest Request(string name, int hours = 2, long memory = 1024) =>
         new() { Spec = new SandboxSpec { Name = name, MemoryMiB = memory, DiskGiB = 4 }, Ttl = TimeSpan.FromHours(hours) };
@@ -163,5 +171,142 @@ public sealed class SandboxServiceTests : IDisposable
         _lab.Time.Advance(TimeSpan.FromHours(2));
         Assert.Equal(["sb-long"], await service.ReapAsync(_lockDir, ct));
         Assert.DoesNotContain(_lab.Connection(_lab.HostNames[0]).ListStoragePools(), p => p.Name == "sandbox");
+    }
+
+    [Fact]
+    public async Task AllowAsync_NewSource_RecordsItInMetadataAndReappliesHardeningWithIt()
+    {
+        var service = Service();
+        var ct = TestContext.Current.CancellationToken;
+        await service.UpAsync(Request("sb-aaaa"), ct);
+        await service.UpAsync(Request("sb-bbbb"), ct);
+        var repair = new RecordingPhase();
+
+        var result = await service.AllowAsync("sb-aaaa", Http, [C("10.1.2.0/24")], repair, ct);
+
+        Assert.Equal(["8080/tcp from 10.1.2.0/24"], result.Opened.Select(o => o.ToString()));
+        // The phase saw the stack with the sandbox's new port, and ran on that sandbox only.
+        var context = Assert.Single(repair.Contexts);
+        Assert.Equal(["sb-aaaa"], context.Nodes.Select(n => n.Name));
+        var port = Assert.Single(context.Stack.FindNode("sb-aaaa")!.PublishedPorts);
+        Assert.Equal((8080, TransportProtocol.Tcp), (port.Port, port.Protocol));
+        Assert.Equal([C("10.1.2.0/24")], port.From);
+        Assert.Empty(context.Stack.FindNode("sb-bbbb")!.PublishedPorts);
+        // Any other copy of the tool reads it back from libvirt.
+        var inventory = service.StackWith(SandboxStackBuilder.FromInventory(await _lab.Engine().InventoryAsync(service.StackWith([]), ct)));
+        Assert.Equal([C("10.1.2.0/24")], Assert.Single(inventory.FindNode("sb-aaaa")!.PublishedPorts).From);
+        Assert.Empty(inventory.FindNode("sb-bbbb")!.PublishedPorts);
+    }
+
+    [Fact]
+    public async Task AllowAsync_MoreSources_KeepsThoseAllowedAndOpensOnlyWhatIsNew()
+    {
+        var service = Service();
+        var ct = TestContext.Current.CancellationToken;
+        await service.UpAsync(Request("sb-aaaa"), ct);
+        await service.AllowAsync("sb-aaaa", Http, [C("10.1.0.0/16")], new RecordingPhase(), ct);
+        var repair = new RecordingPhase();
+
+        var result = await service.AllowAsync("sb-aaaa", [(8080, TransportProtocol.Tcp), (5353, TransportProtocol.Udp)], [C("10.1.2.0/24"), C("192.0.2.0/24")], repair, ct);
+
+        Assert.Equal(["8080/tcp from 192.0.2.0/24", "5353/udp from 10.1.2.0/24", "5353/udp from 192.0.2.0/24"], result.Opened.Select(o => o.ToString()));
+        var stack = Assert.Single(repair.Contexts).Stack;
+        var ports = stack.FindNode("sb-aaaa")!.PublishedPorts;
+        Assert.Equal([C("10.1.0.0/16"), C("192.0.2.0/24")], ports.Single(p => p.Port == 8080).From);
+        Assert.Equal([C("10.1.2.0/24"), C("192.0.2.0/24")], ports.Single(p => p.Port == 5353).From);
+    }
+
+    [Fact]
+    public async Task AllowAsync_AlreadyAllowed_ChangesNothingAndRunsNoPhase()
+    {
+        var service = Service();
+        var ct = TestContext.Current.CancellationToken;
+        await service.UpAsync(Request("sb-aaaa"), ct);
+        await service.AllowAsync("sb-aaaa", Http, [C("10.0.0.0/8")], new RecordingPhase(), ct);
+        var before = (await _lab.Engine().InventoryAsync(service.StackWith([]), ct)).Single().Metadata;
+        var repair = new RecordingPhase();
+
+        var result = await service.AllowAsync("sb-aaaa", Http, [C("10.1.2.0/24")], repair, ct);
+
+        Assert.Empty(result.Opened);
+        Assert.Empty(repair.Contexts);
+        var after = (await _lab.Engine().InventoryAsync(service.StackWith([]), ct)).Single().Metadata;
+        Assert.Equal(before.PublishedPorts.Single().From, after.PublishedPorts.Single().From);
+    }
+
+    [Fact]
+    public async Task AllowAsync_SshPortOrUnknownSandbox_InputErrorNothingRecorded()
+    {
+        var service = Service();
+        var ct = TestContext.Current.CancellationToken;
+        await service.UpAsync(Request("sb-aaaa"), ct);
+
+        var ssh = await Assert.ThrowsAsync<SandboxInputException>(() => service.AllowAsync("sb-aaaa", [(22, TransportProtocol.Tcp)], [C("10.0.0.0/8")], new RecordingPhase(), ct));
+        var unknown = await Assert.ThrowsAsync<SandboxInputException>(() => service.AllowAsync("sb-none", Http, [C("10.0.0.0/8")], new RecordingPhase(), ct));
+
+        Assert.StartsWith("-p: 22/tcp", ssh.Message, StringComparison.Ordinal);
+        Assert.Contains("no sandbox named 'sb-none'", unknown.Message, StringComparison.Ordinal);
+        Assert.Empty((await _lab.Engine().InventoryAsync(service.StackWith([]), ct)).Single().Metadata.PublishedPorts);
+    }
+
+    [Fact]
+    public async Task UpAsync_SpecWithPorts_RecordsThemAndRebuildPlansNothing()
+    {
+        var service = Service();
+        var ct = TestContext.Current.CancellationToken;
+        var ports = new[] { new PublishedPortPolicy { Port = 8443, Protocol = TransportProtocol.Tcp, From = [C("198.51.100.0/24")] } };
+
+        await service.UpAsync(Request("sb-aaaa") with { Spec = Request("sb-aaaa").Spec with { PublishedPorts = ports } }, ct);
+
+        var specs = SandboxStackBuilder.FromInventory(await _lab.Engine().InventoryAsync(service.StackWith([]), ct));
+        Assert.Equal([C("198.51.100.0/24")], Assert.Single(Assert.Single(specs).PublishedPorts).From);
+        var plan = await _lab.Engine().PreviewAsync(service.StackWith(specs), ct);
+        Assert.False(plan.HasChanges);
+    }
+
+    [Fact]
+    public void Union_WiderSourceAlreadyAllowed_OpensNothingAndKeepsThePolicy()
+    {
+        IReadOnlyList<PublishedPortPolicy> current = [new() { Port = 8080, Protocol = TransportProtocol.Tcp, From = [C("10.0.0.0/8")] }];
+
+        var (policy, opened) = SandboxPortPolicy.Union(current, Http, [C("10.1.2.0/24"), C("10.0.0.0/8")]);
+
+        Assert.Empty(opened);
+        Assert.Same(current, policy);
+    }
+
+    [Fact]
+    public void Build_SandboxWithPorts_EmitsThemAsTheNodesPublishedPorts()
+    {
+        var spec = new SandboxSpec { Name = "sb-0001", PublishedPorts = [new PublishedPortPolicy { Port = 53, Protocol = TransportProtocol.Udp, From = [C("10.1.2.0/24"), C("0.0.0.0/0")] }] };
+
+        var stack = SandboxStackBuilder.Build(SandboxHost.Local, [spec, new SandboxSpec { Name = "sb-0002" }]);
+
+        var port = Assert.Single(stack.FindNode("sb-0001")!.PublishedPorts);
+        Assert.Equal((53, TransportProtocol.Udp), (port.Port, port.Protocol));
+        Assert.Equal([C("10.1.2.0/24"), C("0.0.0.0/0")], port.From);
+        Assert.Empty(stack.FindNode("sb-0002")!.PublishedPorts);
+        Assert.Empty(stack.Firewall.PublishedPorts);
+    }
+
+    private sealed class RecordingPhase : IStackPhase
+    {
+        private readonly ConcurrentQueue<StackPhaseContext> _queue = new();
+
+        public List<StackPhaseContext> Contexts => [.. _queue];
+
+        public string Name => "harden";
+
+        public Task<StackPhaseResult> RunAsync(StackPhaseContext context, CancellationToken cancellationToken)
+        {
+            _queue.Enqueue(context);
+            return Task.FromResult(new StackPhaseResult { Phase = Name, Changed = true, Summary = "recorded" });
+        }
+    }
+
+    private sealed class NoAccess : INodeAccess
+    {
+        public Task<Remote.Sessions.IRemoteSession> OpenAsync(StackDefinition stack, NodeStatus node, CancellationToken cancellationToken) =>
+            throw new NodeAccessException($"node '{node.Name}': no route in this test");
     }
 }
