@@ -182,6 +182,10 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
             await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "addr", "add", other + "/24", "dev", inner], ct);
             await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "link", "set", inner, "up"], ct);
             await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"], ct);
+            // Control first: the namespace does reach the sandbox (SSH is open to the sandbox network, an admin CIDR),
+            // so the refusal below is the port policy, not a missing route.
+            var ssh = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "20", "bash", "-c", $"exec 3<>/dev/tcp/{address}/22"], ct);
+            Assert.True(ssh.ExitCode == 0, $"{other} cannot reach the sandbox's SSH port at all, so the probe below would prove nothing: {ssh.StdErr}");
             var probe = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "5", "bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}"], ct);
             Assert.True(probe.ExitCode != 0, $"port {port} answers {other}, which --allow-from did not allow");
         }
