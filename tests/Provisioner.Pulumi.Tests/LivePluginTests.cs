@@ -35,7 +35,7 @@ public sealed class LivePluginTests : IAsyncLifetime
                          "pool": {"name": "{{{_stack}}}", "path": "{{{PoolPath}}}", "media": "ssd"}}],
               "networks": [{"name": "net", "cidr": "10.81.0.128/25", "mode": "nat"}],
               "image": {"name": "debian-12", "recipe": "debian-12"},
-              "nodes": [{"name": "web", "role": "worker", "cpus": 2, "memoryMiB": 1024, "diskGiB": 4, "diskBus": "virtio", "network": "net"}],
+              "nodes": [{"name": "web", "role": "worker", "cpus": 1, "memoryMiB": 1024, "diskGiB": 4, "diskBus": "virtio", "network": "net"}],
               "placement": {"region": "local"},
               "access": {"user": "ops", "sshPublicKeys": [], "adminCidrs": ["10.81.0.128/25", "127.0.0.0/8"]},
               "virtualization": {"allowEmulation": true, "type": "qemu"}
