@@ -184,8 +184,21 @@ public sealed partial class SandboxLiveTests : IAsyncLifetime
             await LiveHost.CheckedAsync("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"], ct);
             // Control first: the namespace does reach the sandbox (SSH is open to the sandbox network, an admin CIDR),
             // so the refusal below is the port policy, not a missing route.
-            var ssh = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "20", "bash", "-c", $"exec 3<>/dev/tcp/{address}/22"], ct);
-            Assert.True(ssh.ExitCode == 0, $"{other} cannot reach the sandbox's SSH port at all, so the probe below would prove nothing: {ssh.StdErr}");
+            // A freshly plugged bridge port may drop the first ARP exchanges (seen: "No route to host" at once), so the
+            // control is retried; the probe below runs only once the path is known to work.
+            var ssh = (ExitCode: -1, StdOut: string.Empty, StdErr: string.Empty);
+            for (var attempt = 0; attempt < 6 && ssh.ExitCode != 0; attempt++)
+            {
+                if (attempt > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(5), ct);
+                }
+
+                ssh = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "20", "bash", "-c", $"exec 3<>/dev/tcp/{address}/22"], ct);
+            }
+
+            var neighbour = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "ip", "neigh", "show", address], ct);
+            Assert.True(ssh.ExitCode == 0, $"{other} cannot reach the sandbox's SSH port at all (neighbour entry: '{neighbour.StdOut.Trim()}'), so the probe below would prove nothing: {ssh.StdErr}");
             var probe = await LiveHost.RunAsync("ip", ["netns", "exec", ns, "timeout", "5", "bash", "-c", $"exec 3<>/dev/tcp/{address}/{port}"], ct);
             Assert.True(probe.ExitCode != 0, $"port {port} answers {other}, which --allow-from did not allow");
         }
