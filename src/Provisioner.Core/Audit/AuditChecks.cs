@@ -44,6 +44,7 @@ public static class AuditChecks
     private static readonly AuditProbe BridgeOptions = AuditProbe.Of("docker", "network", "inspect", "bridge", "--format", "{{json .Options}}");
     private static readonly AuditProbe DaemonJson = AuditProbe.Of("cat", HardeningPaths.DaemonJson);
     private static readonly AuditProbe Listening = AuditProbe.Of("ss", "-Hltnp");
+    private static readonly AuditProbe PublishedPorts = AuditProbe.Of("docker", "ps", "--format", "{{.Ports}}");
     private static readonly AuditProbe Stat = AuditProbe.Of("stat", "-L", "-c", "%n %U %G %a", DockerService, DockerSocketUnit, "/etc/docker", DockerSocket, HardeningPaths.DaemonJson, ContainerdSocket);
     private static readonly AuditProbe SubIds = AuditProbe.Of("grep", "-H", "^" + HardeningPaths.RemapUser + ":", "/etc/subuid", "/etc/subgid");
     private static readonly AuditProbe NftTable = AuditProbe.Of("nft", "-j", "list", "table", "inet", "provisioner");
@@ -490,25 +491,69 @@ public static class AuditChecks
         };
     }
 
+    /// <summary>
+    /// No TCP listener of dockerd but the ones holding running containers' published ports: with the userland proxy
+    /// off, dockerd still binds each published host port to reserve it (seen on Debian 12's 20.10 after a restart
+    /// under live-restore); the firewall decides who reaches those. Any other dockerd listener is the API on TCP.
+    /// </summary>
     private static AuditCheck TcpSocket() => new()
     {
         Id = "docker.tcp-socket",
         CisId = "2.7",
         Title = "The Docker daemon listens on its Unix socket only (no TCP, so no TLS to configure)",
-        Expected = "no TCP listener owned by dockerd",
-        Probes = [Listening],
+        Expected = "no TCP listener owned by dockerd but published container ports",
+        Probes = [Listening, PublishedPorts],
         Evaluate = outputs =>
         {
             if (!outputs[0].Succeeded)
             {
                 return AuditFinding.Error("ss failed", outputs[0].ErrorSummary);
             }
-            var lines = outputs[0].StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("\"dockerd\"", StringComparison.Ordinal)).ToList();
-            return lines.Count == 0
+            var listeners = outputs[0].StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Where(l => l.Contains("\"dockerd\"", StringComparison.Ordinal))
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(3) ?? l)
+                .ToList();
+            var published = outputs[1].Succeeded ? PublishedTcpHostPorts(outputs[1].StdOut) : [];
+            var reserved = listeners.Where(l => PortOf(l) is { } port && published.Contains(port)).ToList();
+            var api = listeners.Except(reserved).ToList();
+            if (api.Count > 0)
+            {
+                return AuditFinding.Fail("dockerd listens on " + string.Join(", ", api),
+                    outputs[1].Succeeded ? null : "the published ports could not be read (docker ps failed), so every dockerd listener counts");
+            }
+            return reserved.Count == 0
                 ? AuditFinding.Pass("no TCP listener owned by dockerd")
-                : AuditFinding.Fail("dockerd listens on " + string.Join(", ", lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(3) ?? l)));
+                : AuditFinding.Pass("only published container ports: " + string.Join(", ", reserved), "dockerd binds published ports to reserve them when the userland proxy is off");
         },
     };
+
+    /// <summary>Host ports of <c>docker ps --format {{.Ports}}</c> lines such as <c>0.0.0.0:8080-8081-&gt;80-81/tcp, :::8080-&gt;80/tcp</c>.</summary>
+    private static HashSet<int> PublishedTcpHostPorts(string dockerPs)
+    {
+        var ports = new HashSet<int>();
+        foreach (var mapping in dockerPs.Split(['\n', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var arrow = mapping.IndexOf("->", StringComparison.Ordinal);
+            if (arrow < 0 || !mapping.EndsWith("/tcp", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var host = mapping[..arrow];
+            var range = host[(host.LastIndexOf(':') + 1)..].Split('-');
+            if (int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first))
+            {
+                var last = range.Length > 1 && int.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : first;
+                for (var port = first; port <= last && port <= 65535; port++)
+                {
+                    ports.Add(port);
+                }
+            }
+        }
+        return ports;
+    }
+
+    private static int? PortOf(string localAddress) =>
+        int.TryParse(localAddress[(localAddress.LastIndexOf(':') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;
 
     private static AuditCheck DataRoot(DaemonConfiguration daemon)
     {

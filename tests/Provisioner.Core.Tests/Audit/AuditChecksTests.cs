@@ -191,6 +191,31 @@ public sealed class AuditChecksTests
     }
 
     [Fact]
+    public void TcpListenersOfDockerd_ForPublishedPortsOnly_Pass()
+    {
+        // As seen on a guest after a Docker restart under live-restore, userland proxy off.
+        var result = Sandbox()
+            .Set("ss", "LISTEN 0 4096 0.0.0.0:8081 0.0.0.0:* users:((\"dockerd\",pid=812,fd=9))\nLISTEN 0 4096 0.0.0.0:8080 0.0.0.0:* users:((\"dockerd\",pid=812,fd=7))\n")
+            .Set("docker ps", "0.0.0.0:8080->8000/tcp, 0.0.0.0:8081->8000/tcp\n")
+            .Run("docker.tcp-socket");
+
+        Assert.Equal(AuditStatus.Pass, result.Status);
+        Assert.Equal("only published container ports: 0.0.0.0:8081, 0.0.0.0:8080", result.Found);
+    }
+
+    [Fact]
+    public void TcpListenerOfDockerd_BesidePublishedPorts_FailsNamingOnlyTheApi()
+    {
+        var result = Sandbox()
+            .Set("ss", "LISTEN 0 4096 0.0.0.0:8080 0.0.0.0:* users:((\"dockerd\",pid=812,fd=7))\nLISTEN 0 4096 *:2375 *:* users:((\"dockerd\",pid=812,fd=9))\n")
+            .Set("docker ps", "0.0.0.0:8080-8081->8000-8001/tcp, :::8080-8081->8000-8001/tcp\n127.0.0.1:9000->9000/udp\n")
+            .Run("docker.tcp-socket");
+
+        Assert.Equal(AuditStatus.Fail, result.Status);
+        Assert.Equal("dockerd listens on *:2375", result.Found);
+    }
+
+    [Fact]
     public void FileModes_TooOpenOrMissing_Fail()
     {
         var results = Sandbox().Set("stat", "/lib/systemd/system/docker.service root root 664\n/run/docker.sock root root 666\n", 1, "stat: cannot statx '/etc/docker': No such file or directory\n").Run();

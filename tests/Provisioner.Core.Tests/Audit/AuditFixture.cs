@@ -42,6 +42,7 @@ internal sealed class AuditFixture
         Set("systemctl is-enabled provisioner-firewall.service", "enabled\nenabled\n");
         Set("systemctl is-enabled nftables.service", "masked\n", exitCode: 1);
         Set("systemctl is-enabled docker.service", "enabled\n");
+        Set("docker ps", string.Empty);
         Set("sha256sum", string.Concat(bundle.Files.Select(f => $"{Sha256(f.Content)}  {f.Path}\n")));
     }
 
