@@ -43,10 +43,12 @@ public sealed class NodeReprovisionLiveTests : IAsyncLifetime
             await LiveHost.CheckedAsync("qemu-img", ["rebase", "-u", "-F", "qcow2", "-b", Path.Combine(capture.Directory, backing.Name), overlay], ct);
             var raw = Path.Combine(scratch, "disk.raw");
             await LiveHost.CheckedAsync("qemu-img", ["convert", "-O", "raw", overlay, raw], ct);
-            // The image's one partition starts at sector 2048 (images/debian-12/build.sh); e2fsprogs read it in place.
-            // The guest was paused, not shut down: what it wrote lately may still be in the ext4 journal, which debugfs
-            // does not replay, so the scratch copy is checked (and its journal replayed) first, as an examiner would.
-            var partition = raw + "?offset=1048576";
+            // The image's one partition starts at sector 2048 (images/debian-12/build.sh): cut it out, sparse. The guest
+            // was paused, not shut down: what it wrote lately may still be only in the ext4 journal, which debugfs does
+            // not replay, so the scratch copy is checked (its journal replayed) first, as an examiner would. (e2fsck's
+            // "file?offset=" form loses the offset when it re-opens the file after a replay, hence the cut.)
+            var partition = Path.Combine(scratch, "root.ext4");
+            await LiveHost.CheckedAsync("dd", [$"if={raw}", $"of={partition}", "bs=1M", "skip=1", "conv=sparse", "status=none"], ct);
             var fsck = await LiveHost.RunAsync("e2fsck", ["-fy", partition], ct);
             Assert.True(fsck.ExitCode is 0 or 1, $"e2fsck on the disk copy exited {fsck.ExitCode}: {fsck.StdOut}{fsck.StdErr}");
             var hostname = await LiveHost.RunAsync("debugfs", ["-R", "cat /etc/hostname", partition], ct);
