@@ -279,7 +279,7 @@ internal static partial class SandboxCommands
 
             // A port the firewall can never open (SSH's) is refused here, before anything is connected to or changed.
             var sources = profile.AllowedSources;
-            _ = SandboxPortPolicy.Union([], profile.HostPorts, sources);
+            SandboxPortPolicy.CheckOpenable(profile.HostPorts);
             var (context, service) = await OpenAsync(environment, parse, loggers, output, token).ConfigureAwait(false);
             var stack = service.StackWith([]);
             var node = (await context.Engine.InventoryAsync(stack, token).ConfigureAwait(false)).FirstOrDefault(n => n.Name == sandboxName)
@@ -362,7 +362,7 @@ internal static partial class SandboxCommands
         var allowed = await service.AllowAsync(sandboxName, profile.HostPorts, sources, context.Repair, cancellationToken).ConfigureAwait(false);
         if (allowed.Opened.Count == 0)
         {
-            output.Info($"sandbox {sandboxName} already allows {string.Join(", ", profile.HostPorts.Select(p => Describe(p.Port, p.Protocol)))} from {string.Join(", ", sources)}; firewall unchanged");
+            output.Info($"sandbox {sandboxName} already allows {string.Join(", ", profile.HostPorts.Select(p => SandboxPortPolicy.Describe(p.Port, p.Protocol)))} from {string.Join(", ", sources)}; firewall unchanged");
             return;
         }
 
@@ -385,9 +385,6 @@ internal static partial class SandboxCommands
             }
         }
     }
-
-    private static string Describe(int port, Core.Stacks.TransportProtocol protocol) =>
-        string.Create(CultureInfo.InvariantCulture, $"{port}/{protocol.ToString().ToLowerInvariant()}");
 
     private static async Task<(EngineContext Context, SandboxService Service)> OpenAsync(
         CliEnvironment environment, ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggers, CliOutput output, CancellationToken cancellationToken)

@@ -282,8 +282,7 @@ public static partial class SandboxTtl
 public sealed record PortOpening(int Port, Core.Stacks.TransportProtocol Protocol, Core.Stacks.Ipv4Cidr Source)
 {
     /// <summary><c>8080/tcp from 10.1.2.0/24</c>.</summary>
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Port}/{Protocol.ToString().ToLowerInvariant()} from {Source}");
+    public override string ToString() => $"{SandboxPortPolicy.Describe(Port, Protocol)} from {Source}";
 }
 
 /// <summary>What <see cref="SandboxService.AllowAsync"/> did.</summary>
@@ -317,22 +316,12 @@ public static class SandboxPortPolicy
         IReadOnlyList<Core.Stacks.Ipv4Cidr> sources)
     {
         ArgumentNullException.ThrowIfNull(current);
-        ArgumentNullException.ThrowIfNull(ports);
         ArgumentNullException.ThrowIfNull(sources);
+        CheckOpenable(ports);
         var policy = current.ToList();
         var opened = new List<PortOpening>();
         foreach (var (port, protocol) in ports.Distinct())
         {
-            if (port is < 1 or > 65535)
-            {
-                throw new SandboxInputException(string.Create(CultureInfo.InvariantCulture, $"-p: {port} is not a port (1-65535)"));
-            }
-
-            if (port == 22 && protocol == Core.Stacks.TransportProtocol.Tcp)
-            {
-                throw new SandboxInputException("-p: 22/tcp is the sandbox's SSH port, which only its admin networks may reach; publish the container on another port");
-            }
-
             var index = policy.FindIndex(p => p.Port == port && p.Protocol == protocol);
             var from = index >= 0 ? policy[index].From.ToList() : [];
             foreach (var source in sources.Distinct())
@@ -357,6 +346,29 @@ public static class SandboxPortPolicy
 
         return (opened.Count == 0 ? current : policy.AsReadOnly(), opened.AsReadOnly());
     }
+
+    /// <summary>Refuses ports a sandbox's firewall can never open to a source: out of range, or SSH's 22/tcp.</summary>
+    /// <exception cref="SandboxInputException">Such a port, named.</exception>
+    public static void CheckOpenable(IReadOnlyList<(int Port, Core.Stacks.TransportProtocol Protocol)> ports)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        foreach (var (port, protocol) in ports)
+        {
+            if (port is < 1 or > 65535)
+            {
+                throw new SandboxInputException(string.Create(CultureInfo.InvariantCulture, $"-p: {port} is not a port (1-65535)"));
+            }
+
+            if (port == 22 && protocol == Core.Stacks.TransportProtocol.Tcp)
+            {
+                throw new SandboxInputException("-p: 22/tcp is the sandbox's SSH port, which only its admin networks may reach; publish the container on another port");
+            }
+        }
+    }
+
+    /// <summary><c>8080/tcp</c>.</summary>
+    public static string Describe(int port, Core.Stacks.TransportProtocol protocol) =>
+        string.Create(CultureInfo.InvariantCulture, $"{port}/{(protocol == Core.Stacks.TransportProtocol.Udp ? "udp" : "tcp")}");
 
     private static bool Covers(Core.Stacks.Ipv4Cidr wide, Core.Stacks.Ipv4Cidr narrow) =>
         wide.PrefixLength <= narrow.PrefixLength && wide.Contains(narrow.Network);
