@@ -51,6 +51,21 @@ if [[ ${executed} -eq 0 && ${passed} -eq 0 && ${failed} -eq 0 ]]; then
     echo "0 passed, 0 failed, ${skipped} skipped"
     exit 1
 fi
+if [[ ${failed} -gt 0 ]]; then
+    # CI keeps only the tail of the log: name every failed test again here, next to the summary.
+    echo "failed tests:"
+    # Each failed result's name, then the first line of its message.
+    find "${results}" -name '*.trx' -exec awk '
+        /<UnitTestResult / {
+            name = ""
+            if ($0 ~ /outcome="(Failed|Error|Timeout|Aborted)"/) {
+                name = $0; sub(/.* testName="/, "", name); sub(/".*/, "", name)
+                print "  " name
+            }
+        }
+        name != "" && /<Message>/ { line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line); print "      " substr(line, 1, 400); name = "" }
+    ' {} + | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [[ ${failed} -gt 0 ]]; then
     exit 1

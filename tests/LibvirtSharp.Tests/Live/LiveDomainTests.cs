@@ -12,7 +12,7 @@ public sealed class LiveDomainTests(LiveLibvirtFixture fixture)
     {
         fixture.SkipIfUnavailable();
         var (guest, mac) = fixture.SharedGuest();
-        var address = await fixture.SharedGuestLeaseAsync().WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+        var address = await fixture.SharedGuestLeaseAsync().WaitAsync(TimeSpan.FromMinutes(6), TestContext.Current.CancellationToken);
 
         var iface = Assert.Single(guest.GetInterfaceAddresses(InterfaceAddressSource.Lease));
 

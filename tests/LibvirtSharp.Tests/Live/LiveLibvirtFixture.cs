@@ -141,7 +141,10 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
 
     public string? SharedMac { get; private set; }
 
-    /// <summary>Waits until the shared guest's firmware (iPXE) has a DHCP lease; returns the leased IPv4 address.</summary>
+    /// <summary>
+    /// Waits until the shared guest's firmware (iPXE) has a DHCP lease; returns the leased IPv4 address. Emulated
+    /// firmware asks within seconds on a quiet machine, but minutes when the test run boots several guests at once.
+    /// </summary>
     public Task<string> SharedGuestLeaseAsync()
     {
         lock (_gate)
@@ -149,7 +152,7 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
             var (_, mac) = SharedGuest();
             return _sharedLease ??= Task.Run(async () =>
             {
-                for (var i = 0; i < 240; i++)
+                for (var i = 0; i < 600; i++)
                 {
                     var leases = Network.GetDhcpLeases(mac);
                     if (leases.Count > 0)
@@ -160,7 +163,7 @@ public sealed class LiveLibvirtFixture : IAsyncLifetime
                     await Task.Delay(500);
                 }
 
-                throw new TimeoutException($"guest with MAC {mac} got no DHCP lease on {Network.Name} within 120 s");
+                throw new TimeoutException($"guest with MAC {mac} got no DHCP lease on {Network.Name} within 300 s");
             });
         }
     }

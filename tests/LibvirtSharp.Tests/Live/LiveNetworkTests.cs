@@ -79,7 +79,7 @@ public sealed class LiveNetworkTests(LiveLibvirtFixture fixture)
     public async Task GetDhcpLeases_FirmwareGuest_GetsLeaseInNetworkRange()
     {
         fixture.SkipIfUnavailable();
-        var address = await fixture.SharedGuestLeaseAsync().WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+        var address = await fixture.SharedGuestLeaseAsync().WaitAsync(TimeSpan.FromMinutes(6), TestContext.Current.CancellationToken);
 
         var lease = Assert.Single(fixture.Network.GetDhcpLeases(fixture.SharedMac));
 

@@ -75,7 +75,7 @@ public sealed class LiveSshTests(LiveLibvirtFixture fixture) : IDisposable
         Directory.CreateDirectory("/run/sshd");
         _sshd = Process.Start(new ProcessStartInfo("/usr/sbin/sshd", ["-D", "-e", "-f", config]) { RedirectStandardError = true })!;
 
-        for (var i = 0; i < 100; i++)
+        for (var i = 0; i < 600; i++)
         {
             try
             {

@@ -31,9 +31,9 @@ public sealed class FirewallNetnsTests
         await node.StartDockerAsync();
 
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
-        Assert.Null(await node.ConnectToContainerAsync(node.Admin));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
+        Assert.Null(await node.ConnectToContainerExpectingDropAsync(node.Admin));
     }
 
     [Fact]
@@ -45,8 +45,8 @@ public sealed class FirewallNetnsTests
         await node.ApplyDockerUserAsync();
 
         Assert.Equal("ssh", await node.ConnectAsync(node.Admin, 22));
-        Assert.Null(await node.ConnectAsync(node.Stranger, 22));
-        Assert.Null(await node.ConnectAsync(node.Admin, 2222));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, 22));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Admin, 2222));
     }
 
     [Fact]
@@ -57,9 +57,9 @@ public sealed class FirewallNetnsTests
         await node.LoadTableAsync();
 
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
-        Assert.Null(await node.ConnectToContainerAsync(node.Admin));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
+        Assert.Null(await node.ConnectToContainerExpectingDropAsync(node.Admin));
     }
 
     [Fact]
@@ -72,9 +72,9 @@ public sealed class FirewallNetnsTests
         var dockerUser = await node.Node.ExecAsync("iptables", "-S", "DOCKER-USER");
         Assert.StartsWith("-N DOCKER-USER\n-A DOCKER-USER -j PROVISIONER-PUBLISHED\n", dockerUser, StringComparison.Ordinal);
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
-        Assert.Null(await node.ConnectToContainerAsync(node.Admin));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Admin, SimulatedNode.PublishedWithoutPolicy));
+        Assert.Null(await node.ConnectToContainerExpectingDropAsync(node.Admin));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class FirewallNetnsTests
         Assert.Single(chains.Split('\n'), l => l.Contains("ct original proto-dst 8080", StringComparison.Ordinal));
 
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
     }
 
     [Fact]
@@ -117,18 +117,18 @@ public sealed class FirewallNetnsTests
         await node.ApplyDockerUserAsync();
         await node.StartDockerAsync();
         Assert.StartsWith("-N DOCKER-USER\n-A DOCKER-USER -j PROVISIONER-PUBLISHED\n", await node.Node.ExecAsync("iptables", "-S", "DOCKER-USER"), StringComparison.Ordinal);
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
 
         // Docker restarts and rebuilds its chains from scratch: our table still stands in front of them ...
         await node.RestartDockerAsync();
         Assert.DoesNotContain("PROVISIONER-PUBLISHED", await node.Node.ExecAsync("iptables", "-S", "DOCKER-USER"), StringComparison.Ordinal);
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
 
         // ... and provisioner-docker-user.service (PartOf=docker.service) puts the DOCKER-USER layer back.
         await node.ApplyDockerUserAsync();
         await node.Node.ExecAsync("nft", "delete", "table", "inet", "provisioner");
-        Assert.Null(await node.ConnectAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
+        Assert.Null(await node.ConnectExpectingDropAsync(node.Stranger, SimulatedNode.PublishedWithPolicy));
         Assert.Equal("container", await node.ConnectAsync(node.Admin, SimulatedNode.PublishedWithPolicy));
     }
 

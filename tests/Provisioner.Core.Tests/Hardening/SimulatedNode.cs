@@ -193,9 +193,21 @@ internal sealed class SimulatedNode : IAsyncDisposable
             .Select(l => l.StartsWith(':') ? l[..l.IndexOf('[', StringComparison.Ordinal)] : l));
     }
 
-    public Task<string?> ConnectAsync(IPAddress source, int port) => Outside.TryConnectAsync(source, new IPEndPoint(NodeAddress, port));
+    // A connection the firewall drops is only seen as the absence of an answer, so a probe expected to be dropped
+    // waits briefly (an allowed one answers in milliseconds), while a probe expected to answer gets time for a lost
+    // first ARP exchange or SYN and a test process starved by a loaded machine: it returns as soon as it connects.
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan DropTimeout = TimeSpan.FromSeconds(2);
 
-    public Task<string?> ConnectToContainerAsync(IPAddress source) => Outside.TryConnectAsync(source, new IPEndPoint(ContainerAddress, 80));
+    /// <summary>The banner of the service at <paramref name="port"/>, for a connection expected to be answered.</summary>
+    public Task<string?> ConnectAsync(IPAddress source, int port) => Outside.TryConnectAsync(source, new IPEndPoint(NodeAddress, port), AnswerTimeout);
+
+    /// <summary>Like <see cref="ConnectAsync"/> for a connection expected to be dropped: null when it is.</summary>
+    public Task<string?> ConnectExpectingDropAsync(IPAddress source, int port) => Outside.TryConnectAsync(source, new IPEndPoint(NodeAddress, port), DropTimeout);
+
+    public Task<string?> ConnectToContainerAsync(IPAddress source) => Outside.TryConnectAsync(source, new IPEndPoint(ContainerAddress, 80), AnswerTimeout);
+
+    public Task<string?> ConnectToContainerExpectingDropAsync(IPAddress source) => Outside.TryConnectAsync(source, new IPEndPoint(ContainerAddress, 80), DropTimeout);
 
     public async ValueTask DisposeAsync()
     {

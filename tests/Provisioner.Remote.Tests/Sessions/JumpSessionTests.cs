@@ -37,6 +37,9 @@ public sealed class JumpSessionTests(JumpSshdFixture servers)
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(20);
 
+    // sshd writes its log lines a little after the client sees the outcome; on a loaded machine that can take seconds.
+    private static readonly TimeSpan LogTimeout = TimeSpan.FromSeconds(30);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private SshdFixture Jump => servers.Jump;
@@ -72,10 +75,10 @@ public sealed class JumpSessionTests(JumpSshdFixture servers)
         }
 
         // Both servers authenticated us: the jump host with its client key, the guest with the guest's.
-        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("Accepted publickey"), TimeSpan.FromSeconds(10)), Jump.Log);
-        Assert.True(await Guest.WaitForLogAsync(guestLines, l => l.Contains("Accepted publickey"), TimeSpan.FromSeconds(10)), Guest.Log);
+        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("Accepted publickey"), LogTimeout), Jump.Log);
+        Assert.True(await Guest.WaitForLogAsync(guestLines, l => l.Contains("Accepted publickey"), LogTimeout), Guest.Log);
         // Disposing the session closes the jump connection as well.
-        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("Disconnected from user") || l.Contains("Received disconnect"), TimeSpan.FromSeconds(10)), Jump.Log);
+        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("Disconnected from user") || l.Contains("Received disconnect"), LogTimeout), Jump.Log);
         Assert.Contains(logs.Entries, e => e.EventId.Id == 1007);
     }
 
@@ -94,7 +97,7 @@ public sealed class JumpSessionTests(JumpSshdFixture servers)
         Assert.Equal(Guest.HostKey.Fingerprint, ex.PresentedFingerprint);
         Assert.False(SshErrors.IsTransient(ex));
         // The guest closed before authentication: no key was offered to the impostor.
-        Assert.True(await Guest.WaitForLogAsync(guestLines, l => l.Contains("[preauth]"), TimeSpan.FromSeconds(10)), Guest.Log);
+        Assert.True(await Guest.WaitForLogAsync(guestLines, l => l.Contains("[preauth]"), LogTimeout), Guest.Log);
         Assert.DoesNotContain(Guest.LogSince(guestLines), l => l.Contains("Accepted") || l.Contains("publickey"));
     }
 
@@ -112,7 +115,7 @@ public sealed class JumpSessionTests(JumpSshdFixture servers)
         Assert.Equal(Jump.Endpoint, ex.Endpoint);
         Assert.Equal(Jump.HostKey.Fingerprint, ex.PresentedFingerprint);
         Assert.False(SshErrors.IsTransient(ex));
-        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("[preauth]"), TimeSpan.FromSeconds(10)), Jump.Log);
+        Assert.True(await Jump.WaitForLogAsync(jumpLines, l => l.Contains("[preauth]"), LogTimeout), Jump.Log);
         Assert.DoesNotContain(Jump.LogSince(jumpLines), l => l.Contains("Accepted"));
         await Task.Delay(500, Ct);
         Assert.Empty(Guest.LogSince(guestLines));

@@ -15,6 +15,9 @@ public sealed class RemoteSessionTests(SshdFixture sshd)
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(20);
 
+    // sshd writes its log lines a little after the client sees the outcome; on a loaded machine that can take seconds.
+    private static readonly TimeSpan LogTimeout = TimeSpan.FromSeconds(30);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private Task<RemoteSession> ConnectAsync(SshConnector? connector = null) =>
@@ -80,7 +83,7 @@ public sealed class RemoteSessionTests(SshdFixture sshd)
         Assert.False(SshErrors.IsTransient(ex));
 
         // sshd saw the connection close before user authentication: no key was offered, let alone accepted.
-        Assert.True(await sshd.WaitForLogAsync(logLines, l => l.Contains("[preauth]"), TimeSpan.FromSeconds(10)), sshd.Log);
+        Assert.True(await sshd.WaitForLogAsync(logLines, l => l.Contains("[preauth]"), LogTimeout), sshd.Log);
         var lines = sshd.LogSince(logLines).ToList();
         Assert.DoesNotContain(lines, l => l.Contains("publickey") || l.Contains("Accepted") || l.Contains("authenticating user"));
     }
@@ -96,7 +99,7 @@ public sealed class RemoteSessionTests(SshdFixture sshd)
 
         Assert.False(SshErrors.IsTransient(ex));
         // The contrast with the mismatch test: here the server got as far as rejecting the key.
-        Assert.True(await sshd.WaitForLogAsync(logLines, l => l.Contains("Failed publickey"), TimeSpan.FromSeconds(10)), sshd.Log);
+        Assert.True(await sshd.WaitForLogAsync(logLines, l => l.Contains("Failed publickey"), LogTimeout), sshd.Log);
     }
 
     [Fact]
@@ -216,9 +219,16 @@ public sealed class RemoteSessionTests(SshdFixture sshd)
         var clock = new FakeTimeProvider();
         await using var session = await ConnectAsync(new SshConnector(new SshConnectorOptions { DefaultCommandTimeout = TimeSpan.FromMinutes(5) }, timeProvider: clock));
 
-        var running = session.RunAsync(ShellCommand.Create("sleep", "30"), Ct);
-        await Task.Delay(200, Ct);
-        clock.Advance(TimeSpan.FromMinutes(5));
+        var running = session.RunAsync(ShellCommand.Create("sleep", "600"), Ct);
+        // The command's timer starts only once its channel is open, which on a loaded machine may take longer than
+        // any fixed pause: keep advancing the fake clock until the command gives up. Real time bounds the wait,
+        // far below the command's own 600 s.
+        var realDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!running.IsCompleted && DateTime.UtcNow < realDeadline)
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+            await Task.WhenAny(running, Task.Delay(100, Ct));
+        }
 
         var ex = await Assert.ThrowsAsync<SshTimeoutException>(() => running);
         Assert.Equal(TimeSpan.FromMinutes(5), ex.Timeout);

@@ -130,7 +130,7 @@ public sealed class SshdFixture : IAsyncLifetime
         var deadline = Stopwatch.StartNew();
         while (!await AnswersWithBannerAsync(Port))
         {
-            if (_process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(20))
+            if (_process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
                 var log = Log;
                 await DisposeAsync();
