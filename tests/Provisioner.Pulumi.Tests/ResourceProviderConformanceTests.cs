@@ -205,6 +205,54 @@ public sealed class ResourceProviderConformanceTests
     }
 
     [Fact]
+    public async Task Replace_OneNode_DeleteBeforeReplace_NewHostKeySameAddress_OtherNodeUntouched()
+    {
+        await using var lab = new PulumiLab();
+        var plugin = await lab.StartConfiguredAsync();
+        await using var _ = plugin;
+        var client = plugin.Client;
+
+        async Task<(string Urn, Struct Inputs, CreateResponse Created)> CreateAsync(string name)
+        {
+            var urn = lab.Urn(NodeToken, name);
+            var inputs = (await client.CheckAsync(new CheckRequest { Urn = urn, Type = NodeToken, News = PulumiLab.Props(("name", Value.ForString(name))) }, cancellationToken: Ct)).Inputs;
+            return (urn, inputs, await client.CreateAsync(new CreateRequest { Urn = urn, Type = NodeToken, Properties = inputs }, cancellationToken: Ct));
+        }
+
+        var (webUrn, webInputs, web) = await CreateAsync("web");
+        var (dbUrn, dbInputs, db) = await CreateAsync("db");
+
+        // `pulumi up --replace <web's urn>`: the engine asks for a diff (nothing changed) and, because the replacement is
+        // forced, follows the diff's deleteBeforeReplace. It must be set: the replacement has the old node's name,
+        // so creating it first would find the old domain and keep it, and the delete after would remove it.
+        var diff = await client.DiffAsync(new DiffRequest { Id = web.Id, Urn = webUrn, Type = NodeToken, Olds = web.Properties, News = webInputs, OldInputs = webInputs }, cancellationToken: Ct);
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, diff.Changes);
+        Assert.True(diff.DeleteBeforeReplace);
+
+        await client.DeleteAsync(new DeleteRequest { Id = web.Id, Urn = webUrn, Type = NodeToken, Properties = web.Properties, OldInputs = webInputs }, cancellationToken: Ct);
+        var between = await client.ReadAsync(new ReadRequest { Id = web.Id, Urn = webUrn, Type = NodeToken, Properties = web.Properties, Inputs = webInputs }, cancellationToken: Ct);
+        Assert.Equal(string.Empty, between.Id);
+        var replacement = await client.CreateAsync(new CreateRequest { Urn = webUrn, Type = NodeToken, Properties = webInputs }, cancellationToken: Ct);
+
+        // A re-provisioned node: same identity and address, a new host key (the old private half was on the node and
+        // may be known to whoever compromised it). The admin key is the stack's: the node only ever held its public half.
+        Assert.Equal(web.Id, replacement.Id);
+        Assert.Equal(web.Properties.Fields["address"], replacement.Properties.Fields["address"]);
+        Assert.Equal("Running", replacement.Properties.Fields["state"].StringValue);
+        Assert.NotEqual(web.Properties.Fields["hostKeyFingerprint"].StringValue, replacement.Properties.Fields["hostKeyFingerprint"].StringValue);
+        Assert.True(PropertyValues.IsSecret(replacement.Properties.Fields["adminPrivateKey"], out var adminKey));
+        Assert.Contains("PRIVATE KEY", adminKey.StringValue, StringComparison.Ordinal);
+
+        // The other node was not touched: same host key, same address, nothing to change.
+        var dbAfter = await client.ReadAsync(new ReadRequest { Id = db.Id, Urn = dbUrn, Type = NodeToken, Properties = db.Properties, Inputs = dbInputs }, cancellationToken: Ct);
+        Assert.Equal(db.Id, dbAfter.Id);
+        Assert.Equal(db.Properties.Fields["hostKeyFingerprint"], dbAfter.Properties.Fields["hostKeyFingerprint"]);
+        Assert.Equal(db.Properties.Fields["address"], dbAfter.Properties.Fields["address"]);
+        var dbDiff = await client.DiffAsync(new DiffRequest { Id = db.Id, Urn = dbUrn, Type = NodeToken, Olds = dbAfter.Properties, News = dbInputs, OldInputs = dbInputs }, cancellationToken: Ct);
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, dbDiff.Changes);
+    }
+
+    [Fact]
     public async Task Secrets_SecretInputsStaySecret_AndConfigSecretsAreAccepted()
     {
         await using var lab = new PulumiLab();

@@ -158,6 +158,8 @@ async function main() {
     assert.ok(diffed.getHasdetaileddiff());
     assert.equal(diffed.getDetaileddiffMap().get('cpus').getKind(), rpc.PropertyDiff.Kind.UPDATE);
     assert.deepEqual(diffed.getReplacesList(), []);
+    // A node keeps its name (its libvirt domain) across a replacement: Pulumi must delete it before creating the new one.
+    assert.equal(diffed.getDeletebeforereplace(), true);
     step('Diff');
 
     const update = new rpc.UpdateRequest();
