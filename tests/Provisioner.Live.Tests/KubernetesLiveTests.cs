@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Core.Kubernetes;
+using Provisioner.Core.Security;
 using Provisioner.Core.Stacks;
 using Provisioner.Core.Templates;
 using Provisioner.Engine;
@@ -119,6 +120,22 @@ public sealed class KubernetesLiveTests : IAsyncLifetime
         var second = Assert.Single(again);
         Assert.False(second.Changed, second.Summary + "\n" + string.Join("\n", second.Details));
         Assert.Contains("nothing to do", second.Summary, StringComparison.Ordinal);
+
+        // The admin kubeconfig (CLI `k8s kubeconfig`, the plugin's getKubeconfig) is read back from a control plane over
+        // SSH: none before kubeadm init; once a file is where kubeadm writes it, that file whole, as a secret.
+        Assert.Null(await AdminKubeconfig.ReadAsync(_stack, up.Nodes, access, ct));
+        const string Kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: kubernetes-admin\n  user: {token: kubelive-not-a-real-token}\n";
+        await RunAsync(cpSession, ShellCommand.Script("umask 077; mkdir -p /etc/kubernetes; cat > \"$1\"", KubernetesPaths.AdminKubeconfig).WithStandardInput(Kubeconfig), ct);
+        try
+        {
+            var read = await AdminKubeconfig.ReadAsync(_stack, up.Nodes, access, ct);
+            Assert.Equal(Kubeconfig, Assert.IsType<Secret>(read).Reveal());
+            Assert.DoesNotContain("kubelive-not-a-real-token", read.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RunAsync(cpSession, ShellCommand.Create("rm", "-f", KubernetesPaths.AdminKubeconfig), ct);
+        }
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed class ResourceProviderConformanceTests
         Assert.True(resources.TryGetProperty("provisioner:index:Sandbox", out _));
         Assert.True(schema.GetProperty("functions").TryGetProperty("provisioner:index:getPlacement", out _));
         Assert.True(schema.GetProperty("functions").TryGetProperty("provisioner:index:getAudit", out _));
+        Assert.True(schema.GetProperty("functions").GetProperty("provisioner:index:getKubeconfig").GetProperty("outputs").GetProperty("properties").GetProperty("kubeconfig").GetProperty("secret").GetBoolean());
         Assert.True(node.GetProperty("properties").GetProperty("adminPrivateKey").GetProperty("secret").GetBoolean());
         Assert.True(resources.GetProperty("provisioner:index:Sandbox").GetProperty("properties").GetProperty("adminPrivateKey").GetProperty("secret").GetBoolean());
 
@@ -300,9 +301,15 @@ public sealed class ResourceProviderConformanceTests
         await using var plugin = await lab.StartConfiguredAsync();
         var unknown = await plugin.Client.InvokeAsync(new InvokeRequest { Tok = "provisioner:index:getNothing", Args = new Struct() }, cancellationToken: Ct);
         Assert.Contains("getNothing", Assert.Single(unknown.Failures).Reason, StringComparison.Ordinal);
+        Assert.Contains("getKubeconfig", Assert.Single(unknown.Failures).Reason, StringComparison.Ordinal);
 
         var e = await Assert.ThrowsAsync<RpcException>(async () => await plugin.Client.InvokeAsync(new InvokeRequest { Tok = "provisioner:index:getAudit", Args = new Struct() }, cancellationToken: Ct));
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+
+        // The conformance stack declares no cluster: the failure says which key is missing, before any SSH.
+        var kubeconfig = await plugin.Client.InvokeAsync(new InvokeRequest { Tok = "provisioner:index:getKubeconfig", Args = new Struct() }, cancellationToken: Ct);
+        Assert.Equal("stack 'conformance' declares no Kubernetes cluster (provisioner:kubernetes)", Assert.Single(kubeconfig.Failures).Reason);
+        Assert.Null(kubeconfig.Return);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Provisioner.Cli;
 using Provisioner.Core.Templates;
 using Provisioner.Engine;
+using Provisioner.Engine.Access;
 using Provisioner.Engine.Audit;
 using Provisioner.Engine.Hosts;
 using Provisioner.Engine.Images;
@@ -13,9 +14,10 @@ namespace Provisioner.Pulumi.Composition;
 /// <param name="Engine">The stack engine (the CLI's).</param>
 /// <param name="Keys">Where each stack's admin key lives.</param>
 /// <param name="Audit">The audit phase for <c>getAudit</c>; null where nodes cannot be reached over SSH (test driver).</param>
+/// <param name="Access">SSH to the nodes, for <c>getKubeconfig</c>; null where nodes cannot be reached (test driver).</param>
 /// <param name="Time">The engine's clock.</param>
 /// <param name="Description">Which composition this is, for the log.</param>
-public sealed record ProviderEngine(StackEngine Engine, StackKeyStore Keys, AuditPhase? Audit, TimeProvider Time, string Description)
+public sealed record ProviderEngine(StackEngine Engine, StackKeyStore Keys, AuditPhase? Audit, INodeAccess? Access, TimeProvider Time, string Description)
 {
     /// <summary>
     /// Test seam, read once at Configure: names a golden image file and selects the test composition
@@ -31,7 +33,7 @@ public sealed record ProviderEngine(StackEngine Engine, StackKeyStore Keys, Audi
         if (string.IsNullOrWhiteSpace(testImage))
         {
             var context = EngineFactory.Create(loggerFactory);
-            return new ProviderEngine(context.Engine, context.Keys, context.Audit, context.Time, "production (EngineFactory)");
+            return new ProviderEngine(context.Engine, context.Keys, context.Audit, context.Access, context.Time, "production (EngineFactory)");
         }
 
         var time = TimeProvider.System;
@@ -48,6 +50,6 @@ public sealed record ProviderEngine(StackEngine Engine, StackKeyStore Keys, Audi
             Time = time,
             LoggerFactory = loggerFactory,
         });
-        return new ProviderEngine(engine, keys, null, time, $"test ({TestImageVariable}={testImage})");
+        return new ProviderEngine(engine, keys, null, null, time, $"test ({TestImageVariable}={testImage})");
     }
 }

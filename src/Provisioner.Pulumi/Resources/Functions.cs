@@ -1,16 +1,21 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Pulumirpc;
+using Provisioner.Engine.Kubernetes;
 using Provisioner.Engine.Planning;
 using Provisioner.Pulumi.Protocol;
 
 namespace Provisioner.Pulumi.Resources;
 
-/// <summary>The provider's functions: <c>getPlacement</c> (the engine's preview) and <c>getAudit</c> (the audit phase).</summary>
+/// <summary>
+/// The provider's functions: <c>getPlacement</c> (the engine's preview), <c>getAudit</c> (the audit phase) and
+/// <c>getKubeconfig</c> (the cluster's admin kubeconfig, read from a control plane, returned as a secret).
+/// </summary>
 internal sealed class Functions(ProviderSession session)
 {
     public const string GetPlacement = "provisioner:index:getPlacement";
     public const string GetAudit = "provisioner:index:getAudit";
+    public const string GetKubeconfig = "provisioner:index:getKubeconfig";
 
     public Task<InvokeResponse> InvokeAsync(InvokeRequest request, CancellationToken cancellationToken)
     {
@@ -22,7 +27,8 @@ internal sealed class Functions(ProviderSession session)
         {
             GetPlacement => PlacementAsync(only, cancellationToken),
             GetAudit => AuditAsync(only, cancellationToken),
-            _ => Task.FromResult(Failure(string.Empty, $"unknown function '{request.Tok}' (this provider has {GetPlacement} and {GetAudit})")),
+            GetKubeconfig => KubeconfigAsync(cancellationToken),
+            _ => Task.FromResult(Failure(string.Empty, $"unknown function '{request.Tok}' (this provider has {GetPlacement}, {GetAudit} and {GetKubeconfig})")),
         };
     }
 
@@ -84,6 +90,32 @@ internal sealed class Functions(ProviderSession session)
                 s.Fields["details"] = Value.ForList([.. r.Details.Select(Value.ForString)]);
                 return Value.ForStruct(s);
             })]);
+            return new InvokeResponse { Return = result };
+        }, cancellationToken);
+    }
+
+    private Task<InvokeResponse> KubeconfigAsync(CancellationToken cancellationToken)
+    {
+        var stack = session.Stack(null);
+        if (stack.Kubernetes is null)
+        {
+            return Task.FromResult(Failure(string.Empty, $"stack '{stack.Name}' declares no Kubernetes cluster (provisioner:kubernetes)"));
+        }
+
+        var access = session.Engine.Access
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, "getKubeconfig needs SSH to the nodes, which this engine composition (libvirt test driver) does not have"));
+        return session.RunAsync($"admin kubeconfig of stack {stack.Name}", async ct =>
+        {
+            var (_, nodes) = await session.Engine.Engine.StatusAsync(stack, ct).ConfigureAwait(false);
+            var kubeconfig = await AdminKubeconfig.ReadAsync(stack, nodes, access, ct).ConfigureAwait(false);
+            var result = new Struct();
+            result.Fields["initialised"] = Value.ForBool(kubeconfig is not null);
+            if (kubeconfig is not null)
+            {
+                // Only ever as a secret: the engine keeps it encrypted in its state and masks it in every display.
+                result.Fields["kubeconfig"] = PropertyValues.Secret(Value.ForString(kubeconfig.Reveal()));
+            }
+
             return new InvokeResponse { Return = result };
         }, cancellationToken);
     }
