@@ -74,6 +74,34 @@ public sealed class SandboxCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task List_ShowsEachSandboxsOpenPortsAndSources()
+    {
+        await Sandbox("up", "--name", "sb-web", "--ttl", "2h", "--memory", "1024", "--disk", "4");
+        await Sandbox("up", "--name", "sb-quiet", "--ttl", "2h", "--memory", "1024", "--disk", "4");
+        // What `sandbox run -p 8080:80 --allow-from …` records (its SSH half cannot run against the test driver).
+        var context = _lab.CreateEngine(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var service = new Engine.Sandboxes.SandboxService(context.Engine, Engine.Sandboxes.SandboxHost.Local with { Uri = _lab.HostUri }, context.Time);
+        var from = new[] { Core.Stacks.Ipv4Cidr.Parse("10.1.2.0/24"), Core.Stacks.Ipv4Cidr.Parse("192.0.2.7/32") };
+        await context.Engine.SetPublishedPortsAsync(service.StackWith([]), "sb-web",
+            [new Core.Stacks.PublishedPortPolicy { Port = 8080, Protocol = Core.Stacks.TransportProtocol.Tcp, From = from }], TestContext.Current.CancellationToken);
+
+        var table = await Sandbox("list");
+        var json = await Sandbox("list", "--json");
+
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("open ports", table.StdOut);
+        Assert.Contains("8080/tcp from 10.1.2.0/24,", table.StdOut);
+        Assert.Contains("192.0.2.7/32", table.StdOut);
+        using var doc = JsonDocument.Parse(json.StdOut);
+        var sandboxes = doc.RootElement.GetProperty("sandboxes").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("publishedPorts"));
+        var port = Assert.Single(sandboxes["sb-web"].EnumerateArray());
+        Assert.Equal(8080, port.GetProperty("port").GetInt32());
+        Assert.Equal("tcp", port.GetProperty("protocol").GetString());
+        Assert.Equal(["10.1.2.0/24", "192.0.2.7/32"], port.GetProperty("from").EnumerateArray().Select(f => f.GetString()));
+        Assert.Empty(sandboxes["sb-quiet"].EnumerateArray());
+    }
+
+    [Fact]
     public async Task Reap_NothingExpired_ThenExpired_RemovesAndExitsZero()
     {
         await Sandbox("up", "--name", "sb-one", "--ttl", "30m", "--memory", "1024", "--disk", "4");

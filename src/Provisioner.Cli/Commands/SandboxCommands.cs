@@ -1,4 +1,5 @@
 using Provisioner.Core.Audit;
+using Provisioner.Core.Stacks;
 using Provisioner.Engine.Audit;
 using Provisioner.Engine.Phases;
 using System.CommandLine;
@@ -127,7 +128,7 @@ internal static partial class SandboxCommands
                 return ExitCodes.Ok;
             }
 
-            var table = new Table().AddColumns("name", "address", "age", "expires in", "state");
+            var table = new Table().AddColumns("name", "address", "age", "expires in", "state", "open ports");
             foreach (var s in sandboxes)
             {
                 table.AddRow(
@@ -135,7 +136,8 @@ internal static partial class SandboxCommands
                     Markup.Escape(s.Address ?? "-"),
                     SandboxTtl.Format(now - s.Created),
                     s.Expires is { } e ? SandboxTtl.Format(e - now) : "never",
-                    Markup.Escape(s.State));
+                    Markup.Escape(s.State),
+                    s.PublishedPorts.Count == 0 ? "-" : Markup.Escape(string.Join("\n", s.PublishedPorts.Select(p => $"{p.Port}/{p.Protocol} from {string.Join(", ", p.From)}"))));
             }
 
             output.Out.Write(table);
@@ -437,6 +439,7 @@ internal static partial class SandboxCommands
         Expires = s.Expires,
         Expired = s.IsExpired(now),
         SshCommand = StackCommands.SshCommand(context.Keys, service.StackWith([]), s.Address),
+        PublishedPorts = [.. s.PublishedPorts.Select(p => new SandboxPortOutput(p.Port, p.Protocol == TransportProtocol.Udp ? "udp" : "tcp", [.. p.From.Select(f => f.ToString())]))],
     };
 
     private static string Describe(SandboxEmulation emulation) => emulation switch

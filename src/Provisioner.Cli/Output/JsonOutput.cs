@@ -90,7 +90,13 @@ public sealed record SandboxOutput
 
     /// <summary>Login command.</summary>
     public string? SshCommand { get; init; }
+
+    /// <summary>Published ports the sandbox's firewall opens, and to which sources.</summary>
+    public IReadOnlyList<SandboxPortOutput> PublishedPorts { get; init; } = [];
 }
+
+/// <summary>One published port of a sandbox: <c>8080</c>, <c>tcp</c>, the source networks allowed.</summary>
+public sealed record SandboxPortOutput(int Port, string Protocol, IReadOnlyList<string> From);
 
 /// <summary><c>sandbox up --json</c>.</summary>
 public sealed record SandboxUpOutput(SandboxOutput Sandbox, IReadOnlyList<PhaseOutput> Phases);

@@ -156,6 +156,9 @@ public sealed record Sandbox
     /// <summary>Pinned host key fingerprint.</summary>
     public required string HostKeyFingerprint { get; init; }
 
+    /// <summary>The published ports its firewall opens, and to whom (its recorded policy); empty: none.</summary>
+    public IReadOnlyList<Core.Stacks.PublishedPortPolicy> PublishedPorts { get; init; } = [];
+
     /// <summary>Libvirt domain name.</summary>
     public string DomainName => LibvirtNames.Domain(SandboxHost.StackName, Name);
 

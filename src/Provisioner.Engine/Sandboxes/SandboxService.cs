@@ -54,7 +54,8 @@ public sealed partial class SandboxService
     {
         var specs = await CurrentAsync(cancellationToken).ConfigureAwait(false);
         var (_, nodes) = await _engine.StatusAsync(StackWith(specs), cancellationToken).ConfigureAwait(false);
-        return [.. nodes.Select(ToSandbox)];
+        var ports = specs.ToDictionary(s => s.Name, s => s.PublishedPorts, StringComparer.Ordinal);
+        return [.. nodes.Select(n => ToSandbox(n) with { PublishedPorts = ports.GetValueOrDefault(n.Name) ?? [] })];
     }
 
     /// <summary>Creates one sandbox next to the existing ones, which stay untouched.</summary>
@@ -90,7 +91,7 @@ public sealed partial class SandboxService
 
             var node = result.Nodes.FirstOrDefault(n => n.Name == name)
                 ?? throw new SandboxOperationException($"sandbox {name} is missing after up");
-            return ToSandbox(node) with { Phases = result.Phases };
+            return ToSandbox(node) with { Phases = result.Phases, PublishedPorts = request.Spec.PublishedPorts };
         }
         catch (StepFailedException e) when (e.StepId.Contains("/node/" + name, StringComparison.Ordinal) && !cancellationToken.IsCancellationRequested)
         {

@@ -262,6 +262,12 @@ public sealed class SandboxServiceTests : IDisposable
         Assert.Equal([C("198.51.100.0/24")], Assert.Single(Assert.Single(specs).PublishedPorts).From);
         var plan = await _lab.Engine().PreviewAsync(service.StackWith(specs), ct);
         Assert.False(plan.HasChanges);
+
+        // `sandbox list` reads them back from the metadata.
+        var listed = Assert.Single(await service.ListAsync(ct));
+        var port = Assert.Single(listed.PublishedPorts);
+        Assert.Equal((8443, TransportProtocol.Tcp), (port.Port, port.Protocol));
+        Assert.Equal([C("198.51.100.0/24")], port.From);
     }
 
     [Fact]
