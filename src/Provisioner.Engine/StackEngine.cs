@@ -448,10 +448,10 @@ public sealed partial class StackEngine
             }
 
             var prefix = stack.Name + "-";
-            // Golden images go with the last stack in the pool: another stack's disks may be linked clones of them.
-            var goldenAreOurs = LibvirtNames.PoolHoldsOnly(stack.Name, seen.Volumes);
-            var leftovers = seen.Volumes
-                .Where(v => v.StartsWith(prefix, StringComparison.Ordinal) || (goldenAreOurs && LibvirtNames.IsGoldenVolume(v)))
+            bool Ours(string volume) => volume.StartsWith(prefix, StringComparison.Ordinal) && !LibvirtNames.IsGoldenVolume(volume);
+            // Golden images stay while another stack's disks (or anyone's) in the pool are linked clones of them.
+            var leftovers = seen.Volumes.Where(Ours)
+                .Concat(UnusedGoldenImages.In(seen, new HashSet<string>(StringComparer.Ordinal), Ours))
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (seen.PoolExists || leftovers.Count > 0)

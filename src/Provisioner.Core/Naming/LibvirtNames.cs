@@ -85,9 +85,23 @@ public static class LibvirtNames
         return $"{GoldenVolumePrefix}{image}-{sha256Hex[..ShortChecksumLength].ToLowerInvariant()}";
     }
 
+    /// <summary>Suffix of a golden image's verification marker volume (created once the upload read back intact).</summary>
+    public const string GoldenMarkerSuffix = "-ok";
+
+    /// <summary>The verification marker's name for the golden image volume <paramref name="goldenVolume"/>.</summary>
+    public static string GoldenMarker(string goldenVolume)
+    {
+        ArgumentNullException.ThrowIfNull(goldenVolume);
+        return goldenVolume + GoldenMarkerSuffix;
+    }
+
+    /// <summary>Whether <paramref name="volumeName"/> is a golden image's verification marker (not the image itself).</summary>
+    public static bool IsGoldenMarker(string volumeName) =>
+        IsGoldenVolume(volumeName) && volumeName.EndsWith(GoldenMarkerSuffix, StringComparison.Ordinal);
+
     /// <summary>
     /// Whether <paramref name="volumeName"/> is a golden image volume (<see cref="GoldenVolume"/>) or its verification
-    /// marker (the name plus <c>-ok</c>). Matched on the whole shape, not the prefix alone: a stack may be named
+    /// marker (<see cref="GoldenMarker"/>). Matched on the whole shape, not the prefix alone: a stack may be named
     /// <c>golden</c>, and its nodes' <c>golden-…-root</c> disks are not images.
     /// </summary>
     public static bool IsGoldenVolume(string volumeName)
@@ -98,25 +112,12 @@ public static class LibvirtNames
             return false;
         }
 
-        var name = volumeName.EndsWith("-ok", StringComparison.Ordinal) ? volumeName[..^3] : volumeName;
+        var name = volumeName.EndsWith(GoldenMarkerSuffix, StringComparison.Ordinal) ? volumeName[..^GoldenMarkerSuffix.Length] : volumeName;
         var dash = name.LastIndexOf('-');
         return dash > GoldenVolumePrefix.Length
             && name.Length - dash - 1 == ShortChecksumLength
             && name[(dash + 1)..].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'))
             && ResourceName.IsValid(name[GoldenVolumePrefix.Length..dash], ResourceName.MaxImageLength);
-    }
-
-    /// <summary>
-    /// Whether a pool whose volumes are <paramref name="volumeNames"/> holds nothing but <paramref name="stack"/>'s volumes
-    /// and golden images. Golden images are shared by every stack whose nodes live in the pool (their disks are linked
-    /// clones of them), so one may be deleted on a stack's behalf only when no other stack's volume is there.
-    /// </summary>
-    public static bool PoolHoldsOnly(string stack, IEnumerable<string> volumeNames)
-    {
-        ResourceName.ThrowIfInvalidStack(stack, nameof(stack));
-        ArgumentNullException.ThrowIfNull(volumeNames);
-        var prefix = stack + "-";
-        return volumeNames.All(v => IsGoldenVolume(v) || v.StartsWith(prefix, StringComparison.Ordinal));
     }
 
     private static void Check(string stack, string node)

@@ -29,6 +29,9 @@ public static class InventoryReader
         // Root disks of the stack's nodes, read from the pool listing: one call each instead of a lookup by path, an
         // info and an XML call per node.
         var rootVolumes = new Dictionary<string, (ulong? Capacity, string? Backing)>(StringComparer.Ordinal);
+        // Which volume is a linked clone of which golden image, for every volume that can be one.
+        var backingOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        var poolPath = host.Definition.Pool.Path.TrimEnd('/');
         var poolExists = false;
         var poolActive = false;
         using (var pool = connection.TryLookupStoragePool(host.Definition.Pool.Name))
@@ -45,16 +48,30 @@ public static class InventoryReader
                         {
                             var name = volume.Name;
                             volumes.Add(name);
-                            if (name.StartsWith(stack.Name + "-", StringComparison.Ordinal) && name.EndsWith("-root", StringComparison.Ordinal))
+                            var ours = name.StartsWith(stack.Name + "-", StringComparison.Ordinal);
+                            // Our seeds are never clones and images never are: skip their XML. Every other volume
+                            // may be a clone of an image (ours, another stack's or one made by hand).
+                            if (LibvirtNames.IsGoldenVolume(name) || (ours && !name.EndsWith("-root", StringComparison.Ordinal)))
                             {
-                                try
+                                continue;
+                            }
+
+                            try
+                            {
+                                var facts = VolumeFacts(volume.GetXml());
+                                if (ours)
                                 {
-                                    rootVolumes[name] = VolumeFacts(volume.GetXml());
+                                    rootVolumes[name] = (facts.Capacity, facts.BackingPath is null ? null : Path.GetFileName(facts.BackingPath));
                                 }
-                                catch (LibvirtException ex) when (ex.IsNotFound)
+
+                                if (facts.BackingPath is { } backing && Path.GetDirectoryName(backing) == poolPath)
                                 {
-                                    // Deleted since the listing; the node read below finds it missing too.
+                                    backingOf[name] = Path.GetFileName(backing);
                                 }
+                            }
+                            catch (LibvirtException ex) when (ex.IsNotFound)
+                            {
+                                // Deleted since the listing; the node read below finds it missing too.
                             }
                         }
                     }
@@ -70,6 +87,10 @@ public static class InventoryReader
             PoolExists = poolExists,
             PoolActive = poolActive,
             Volumes = volumes,
+            GoldenClones = volumes.Where(v => LibvirtNames.IsGoldenVolume(v) && !LibvirtNames.IsGoldenMarker(v)).ToDictionary(
+                v => v,
+                v => (IReadOnlyList<string>)[.. backingOf.Where(b => b.Value == v).Select(b => b.Key).Order(StringComparer.Ordinal)],
+                StringComparer.Ordinal),
             Networks = networks,
             Nodes = nodes,
             Unreadable = unreadable,
@@ -288,7 +309,8 @@ public static class InventoryReader
         try
         {
             using var volume = connection.LookupStorageVolumeByPath(path);
-            return VolumeFacts(volume.GetXml());
+            var facts = VolumeFacts(volume.GetXml());
+            return (facts.Capacity, facts.BackingPath is null ? null : Path.GetFileName(facts.BackingPath));
         }
         catch (LibvirtException ex) when (ex.IsNotFound)
         {
@@ -296,8 +318,8 @@ public static class InventoryReader
         }
     }
 
-    // Capacity and backing volume name from a volume's XML (libvirt writes the capacity in bytes, but honours a unit).
-    private static (ulong? Capacity, string? Backing) VolumeFacts(string volumeXml)
+    // Capacity and backing file from a volume's XML (libvirt writes the capacity in bytes, but honours a unit).
+    private static (ulong? Capacity, string? BackingPath) VolumeFacts(string volumeXml)
     {
         var root = UntrustedXml.Load(volumeXml);
         var backingPath = root.Element("backingStore")?.Element("path")?.Value;
@@ -316,7 +338,7 @@ public static class InventoryReader
             });
         }
 
-        return (capacity, backingPath is null ? null : Path.GetFileName(backingPath));
+        return (capacity, backingPath);
     }
 
     private static long MemoryMiB(XElement? memory)

@@ -90,6 +90,12 @@ public sealed record ObservedHost
     /// <summary>Names of every volume in the stack's pool.</summary>
     public required IReadOnlySet<string> Volumes { get; init; }
 
+    /// <summary>
+    /// Every golden image volume in the pool, with the pool's volumes that are linked clones of it: any stack's disks,
+    /// or anyone else's. An image with clones must stay; one without may go.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> GoldenClones { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>The stack's networks on this host, by stack network name.</summary>
     public required IReadOnlyDictionary<string, ObservedNetwork> Networks { get; init; }
 

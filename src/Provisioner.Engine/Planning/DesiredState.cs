@@ -15,7 +15,7 @@ public sealed record ImageReference(string Name, string? Sha256)
     public string? VerifiedMarkerName => VolumeName is null ? null : MarkerFor(VolumeName);
 
     /// <summary>The verification marker's name for a golden image volume.</summary>
-    public static string MarkerFor(string volumeName) => volumeName + "-ok";
+    public static string MarkerFor(string volumeName) => LibvirtNames.GoldenMarker(volumeName);
 }
 
 /// <summary>One node as the stack wants it, with everything derived from the definition.</summary>

@@ -307,11 +307,12 @@ public static class Planner
         }
 
         var prefix = stack + "-";
-        // An image no node of ours uses may still back another stack's disks in a shared pool.
-        var goldenAreOurs = LibvirtNames.PoolHoldsOnly(stack, seen.Volumes);
-        return seen.Volumes.Where(v => !owned.Contains(v)
-            && ((v.StartsWith(prefix, StringComparison.Ordinal) && (v.EndsWith("-root", StringComparison.Ordinal) || v.EndsWith("-seed", StringComparison.Ordinal)))
-                || (goldenAreOurs && LibvirtNames.IsGoldenVolume(v))));
+        var ourLeftovers = seen.Volumes
+            .Where(v => !owned.Contains(v) && v.StartsWith(prefix, StringComparison.Ordinal) && (v.EndsWith("-root", StringComparison.Ordinal) || v.EndsWith("-seed", StringComparison.Ordinal)))
+            .ToHashSet(StringComparer.Ordinal);
+        // An image no node of ours uses may still back another stack's disks in a shared pool: it goes only once
+        // nothing there is cloned from it.
+        return ourLeftovers.Concat(UnusedGoldenImages.In(seen, owned, ourLeftovers.Contains));
     }
 
     private static string BusName(DiskBus? bus) => bus switch

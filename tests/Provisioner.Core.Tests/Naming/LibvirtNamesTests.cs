@@ -56,6 +56,10 @@ public sealed class LibvirtNamesTests
 
         Assert.True(LibvirtNames.IsGoldenVolume(volume));
         Assert.True(LibvirtNames.IsGoldenVolume(volume + "-ok"));
+        Assert.Equal(volume + "-ok", LibvirtNames.GoldenMarker(volume));
+        Assert.True(LibvirtNames.IsGoldenMarker(LibvirtNames.GoldenMarker(volume)));
+        Assert.False(LibvirtNames.IsGoldenMarker(volume));
+        Assert.False(LibvirtNames.IsGoldenMarker("golden-a-ok")); // node a's disk "ok" of a stack named golden is no marker
     }
 
     [Theory]
@@ -69,17 +73,6 @@ public sealed class LibvirtNamesTests
     [InlineData("dev-a-root")]
     public void IsGoldenVolume_OtherVolumes_DoNotMatch(string volume) =>
         Assert.False(LibvirtNames.IsGoldenVolume(volume));
-
-    [Fact]
-    public void PoolHoldsOnly_OwnVolumesAndImages_True_AnyOtherVolume_False()
-    {
-        var image = LibvirtNames.GoldenVolume("debian-12", Checksum);
-
-        Assert.True(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", "dev-a-seed", image, image + "-ok"]));
-        Assert.False(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", image, "golden-a-root"]));
-        Assert.False(LibvirtNames.PoolHoldsOnly("dev", ["dev-a-root", image, "devx-a-root"]));
-        Assert.False(LibvirtNames.PoolHoldsOnly("dev", [image, "install.iso"]));
-    }
 
     [Fact]
     public void Network_InvalidName_Throws() => Assert.Throws<ArgumentException>(() => LibvirtNames.Network("dev", "net work"));

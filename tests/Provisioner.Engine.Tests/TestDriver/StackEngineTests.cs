@@ -315,6 +315,83 @@ public sealed class StackEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task DestroyAsync_SharedPool_RemovesTheImageOnlyItsDisksWereClonedFrom_KeepsTheOneAnotherStackUses()
+    {
+        using var lab = new TestDriverLab(hosts: 1);
+        var ct = TestContext.Current.CancellationToken;
+        var (v1Engine, v2Engine) = (lab.Engine(), lab.Engine(o => o with { Images = new Provisioner.Engine.Images.FileImageSource(OtherImage(lab)) }));
+        var first = lab.Stack("- { name: a, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "lab", pool: "shared");
+        var second = lab.Stack("- { name: b, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "other", pool: "shared", cidr: "10.241.0.0/24");
+        var host = (await v1Engine.UpAsync(first, ct)).Nodes.Single().Host;
+        await v2Engine.UpAsync(second, ct);
+        var images = GoldenImages(lab, host, "shared-pool");
+        Assert.Equal(2, images.Count);
+
+        await v2Engine.DestroyAsync(second, ct);
+
+        // The second stack's image went with it; the first stack's disk and the image it is cloned from stay.
+        var v1 = Assert.Single(GoldenImages(lab, host, "shared-pool"));
+        Assert.Contains(v1, images);
+        Assert.Contains("lab-a-root", PoolVolumes(lab, host, "shared-pool"));
+        Assert.Contains(v1 + "-ok", PoolVolumes(lab, host, "shared-pool"));
+        Assert.All((await v1Engine.PreviewAsync(first, ct)).Resources, r => Assert.Equal(ChangeKind.None, r.Change));
+    }
+
+    [Fact]
+    public async Task UpAsync_SharedPool_ImageRebuilt_TheOldImageGoesOnceNoDiskIsClonedFromIt()
+    {
+        using var lab = new TestDriverLab(hosts: 1);
+        var ct = TestContext.Current.CancellationToken;
+        var (v1Engine, v2Engine) = (lab.Engine(), lab.Engine(o => o with { Images = new Provisioner.Engine.Images.FileImageSource(OtherImage(lab)) }));
+        var other = lab.Stack("- { name: b, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "other", pool: "shared", cidr: "10.241.0.0/24");
+        var before = lab.Stack("- { name: a, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "lab", pool: "shared");
+        var after = lab.Stack("- { name: c, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "lab", pool: "shared");
+        await v2Engine.UpAsync(other, ct);
+        var host = (await v1Engine.UpAsync(before, ct)).Nodes.Single().Host;
+        var v1 = Assert.Single(GoldenImages(lab, host, "shared-pool"), i => i != V2Name(lab));
+
+        // The image is rebuilt (v2) and node a gives way to node c: a still held v1 during that run, so v1 stays.
+        await v2Engine.UpAsync(after, ct);
+        Assert.Contains(v1, GoldenImages(lab, host, "shared-pool"));
+
+        // The next run finds nothing cloned from v1 in the shared pool: it is left over, and goes with its marker.
+        var plan = await v2Engine.PreviewAsync(after, ct);
+        var leftovers = plan.Resources.Where(r => r.Kind == ResourceKind.Volume && r.Change == ChangeKind.Delete).Select(r => r.Name).Order(StringComparer.Ordinal);
+        Assert.Equal([v1, v1 + "-ok"], leftovers);
+        await v2Engine.UpAsync(after, ct);
+        Assert.Equal([V2Name(lab)], GoldenImages(lab, host, "shared-pool"));
+        Assert.Contains("other-b-root", PoolVolumes(lab, host, "shared-pool"));
+        Assert.All((await v2Engine.PreviewAsync(other, ct)).Resources, r => Assert.Equal(ChangeKind.None, r.Change));
+    }
+
+    // A second golden image file for the lab, different content, so a different golden volume.
+    private static string OtherImage(TestDriverLab lab)
+    {
+        var path = Path.Combine(Path.GetDirectoryName(lab.ImagePath)!, "golden-v2.qcow2");
+        if (!File.Exists(path))
+        {
+            var bytes = new byte[128 * 1024];
+            new Random(43).NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+        }
+
+        return path;
+    }
+
+    private static string V2Name(TestDriverLab lab) =>
+        Core.Naming.LibvirtNames.GoldenVolume("debian-12", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(OtherImage(lab)))));
+
+    private static List<string> PoolVolumes(TestDriverLab lab, string host, string pool)
+    {
+        using var p = lab.Connection(host).LookupStoragePool(pool);
+        p.Refresh();
+        return [.. p.ListVolumes().Select(v => { using (v) { return v.Name; } }).Order(StringComparer.Ordinal)];
+    }
+
+    private static List<string> GoldenImages(TestDriverLab lab, string host, string pool) =>
+        [.. PoolVolumes(lab, host, pool).Where(v => Core.Naming.LibvirtNames.IsGoldenVolume(v) && !Core.Naming.LibvirtNames.IsGoldenMarker(v))];
+
+    [Fact]
     public async Task DestroyAsync_AfterUp_LeavesNothing()
     {
         var stack = _lab.Stack(ThreeControlPlanesThreeWorkers);
