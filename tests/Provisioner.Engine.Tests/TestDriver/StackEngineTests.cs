@@ -364,6 +364,25 @@ public sealed class StackEngineTests : IDisposable
         Assert.All((await v2Engine.PreviewAsync(other, ct)).Resources, r => Assert.Equal(ChangeKind.None, r.Change));
     }
 
+    [Fact]
+    public async Task DestroyAsync_StackNamedGolden_LeavesTheImageAnotherStacksDiskIsClonedFrom()
+    {
+        // A stack named "golden" has volumes named golden-…, like images: its destroy must not take them for its own.
+        using var lab = new TestDriverLab(hosts: 1);
+        var ct = TestContext.Current.CancellationToken;
+        var engine = lab.Engine();
+        var other = lab.Stack("- { name: a, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "lab", pool: "shared");
+        var golden = lab.Stack("- { name: b, role: worker, cpus: 1, memoryMiB: 1024, diskGiB: 4, network: cluster }", name: "golden", pool: "shared", cidr: "10.241.0.0/24");
+        var host = (await engine.UpAsync(other, ct)).Nodes.Single().Host;
+        await engine.UpAsync(golden, ct);
+        var image = Assert.Single(GoldenImages(lab, host, "shared-pool"));
+
+        await engine.DestroyAsync(golden, ct);
+
+        Assert.Equal([image, image + "-ok", "lab-a-root"], PoolVolumes(lab, host, "shared-pool").Where(v => v != "lab-a-seed").Order(StringComparer.Ordinal));
+        Assert.All((await engine.PreviewAsync(other, ct)).Resources, r => Assert.Equal(ChangeKind.None, r.Change));
+    }
+
     // A second golden image file for the lab, different content, so a different golden volume.
     private static string OtherImage(TestDriverLab lab)
     {
