@@ -439,7 +439,7 @@ internal static partial class SandboxCommands
         Expires = s.Expires,
         Expired = s.IsExpired(now),
         SshCommand = StackCommands.SshCommand(context.Keys, service.StackWith([]), s.Address),
-        PublishedPorts = [.. s.PublishedPorts.Select(p => new SandboxPortOutput(p.Port, p.Protocol == TransportProtocol.Udp ? "udp" : "tcp", [.. p.From.Select(f => f.ToString())]))],
+        PublishedPorts = [.. s.PublishedPorts.Select(p => new SandboxPortOutput(p.Port, TransportProtocols.Name(p.Protocol), [.. p.From.Select(f => f.ToString())]))],
     };
 
     private static string Describe(SandboxEmulation emulation) => emulation switch

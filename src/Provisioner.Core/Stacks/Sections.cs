@@ -39,6 +39,13 @@ public enum TransportProtocol
     Udp,
 }
 
+/// <summary>Names of <see cref="TransportProtocol"/> as written in stack files, rules and output.</summary>
+public static class TransportProtocols
+{
+    /// <summary><c>tcp</c> or <c>udp</c>.</summary>
+    public static string Name(TransportProtocol protocol) => protocol == TransportProtocol.Udp ? "udp" : "tcp";
+}
+
 /// <summary>Guest firewall settings (<c>provisioner:firewall</c>). Inbound is denied by default.</summary>
 public sealed record FirewallSettings
 {

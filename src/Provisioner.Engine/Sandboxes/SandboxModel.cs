@@ -371,7 +371,7 @@ public static class SandboxPortPolicy
 
     /// <summary><c>8080/tcp</c>.</summary>
     public static string Describe(int port, Core.Stacks.TransportProtocol protocol) =>
-        string.Create(CultureInfo.InvariantCulture, $"{port}/{(protocol == Core.Stacks.TransportProtocol.Udp ? "udp" : "tcp")}");
+        string.Create(CultureInfo.InvariantCulture, $"{port}/{Core.Stacks.TransportProtocols.Name(protocol)}");
 
     private static bool Covers(Core.Stacks.Ipv4Cidr wide, Core.Stacks.Ipv4Cidr narrow) =>
         wide.PrefixLength <= narrow.PrefixLength && wide.Contains(narrow.Network);

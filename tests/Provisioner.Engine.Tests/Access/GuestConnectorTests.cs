@@ -1,4 +1,3 @@
-using LibvirtSharp;
 using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Core.Stacks;
 using Provisioner.Engine.Access;
@@ -177,7 +176,7 @@ public sealed class GuestConnectorTests : IAsyncLifetime
     {
         Require();
         // The host's libvirt side is the test driver (its default domain 'test' is running); SSH goes through the jump.
-        using var hostSession = HostSession.Open(Host, new TestDriverConnector());
+        using var hostSession = HostSession.Open(Host, new TestDriver.DefaultTestDriverConnector());
         var context = new StackRunContext(_stack, _admin, new ImageReference("debian-12", null), new Dictionary<string, HostSession> { [Host.Name] = hostSession });
         var node = GuestNode("test");
 
@@ -190,7 +189,7 @@ public sealed class GuestConnectorTests : IAsyncLifetime
     {
         Require();
         await WriteKnownHostsAsync(SshKeyPair.GenerateEd25519("not-the-kvm-host").PublicKey);
-        using var hostSession = HostSession.Open(Host, new TestDriverConnector());
+        using var hostSession = HostSession.Open(Host, new TestDriver.DefaultTestDriverConnector());
         var context = new StackRunContext(_stack, _admin, new ImageReference("debian-12", null), new Dictionary<string, HostSession> { [Host.Name] = hostSession });
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -220,10 +219,5 @@ public sealed class GuestConnectorTests : IAsyncLifetime
     {
         Assert.True(LibvirtUri.TryParse(text, out var uri, out var error), error);
         return uri!;
-    }
-
-    private sealed class TestDriverConnector : IHostConnector
-    {
-        public HostConnection Connect(HostDefinition host) => new(Connection.Open("test:///default"), Owned: true);
     }
 }

@@ -1,4 +1,3 @@
-using LibvirtSharp;
 using Microsoft.Extensions.Logging.Abstractions;
 using Provisioner.Core.Security;
 using Provisioner.Core.Stacks;
@@ -33,7 +32,7 @@ public sealed class SshNodeReadinessTests : IDisposable
         var stack = SandboxStackBuilder.Build(new SandboxHost { Uri = "test:///default", HostName = "local", Cidr = "10.84.1.0/24" }, [new SandboxSpec { Name = "box" }]);
         var keys = new StackKeyStore(_dir);
         var admin = await keys.GetOrCreateAsync(stack.Name, ct);
-        using var host = HostSession.Open(stack.Hosts[0], new TestDriverConnector());
+        using var host = HostSession.Open(stack.Hosts[0], new TestDriver.DefaultTestDriverConnector());
         var context = new StackRunContext(stack, admin, new ImageReference("debian-12", null), new Dictionary<string, HostSession> { [host.Name] = host });
         Assert.True(Ipv4Address.TryParse("10.84.1.10", out var address));
         var node = new DesiredNode
@@ -54,11 +53,6 @@ public sealed class SshNodeReadinessTests : IDisposable
         var (command, timeout) = Assert.Single(guests.Session.Commands);
         Assert.Equal("cloud-init status --wait --long", command);
         Assert.Equal(budget, timeout);
-    }
-
-    private sealed class TestDriverConnector : IHostConnector
-    {
-        public HostConnection Connect(HostDefinition host) => new(Connection.Open("test:///default"), Owned: true);
     }
 
     private sealed class RecordingGuests : IGuestConnector
